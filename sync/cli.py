@@ -1,0 +1,218 @@
+"""The `crmsync` command line.
+
+User mistakes (a bad settings file, mapping or CSV, a port in use) end with one message
+naming the file, line, field or port and the fix, and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import structlog
+
+from sync.errors import ConfigError, CrmsyncError, TransientError
+from sync.logs import configure_logging
+from sync.settings import Settings, load_settings
+
+DEFAULT_CONFIG = Path("crmsync.yaml")
+EXIT_CONFIG = 2
+EXIT_TRANSIENT = 1
+
+log = structlog.get_logger(__name__)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True,
+              envvar="CRMSYNC_CONFIG", help="Settings file (YAML).")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default=None,
+              help="Log level; overrides the settings file.")
+@click.option("--log-format", type=click.Choice(["console", "json"]), default=None, help="Log format.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, log_level: str | None, log_format: str | None) -> None:
+    """Keep HubSpot and Dynamics 365 in agreement, and report pipeline KPIs."""
+    ctx.obj = {"config": config_path, "log_level": log_level, "log_format": log_format}
+    configure_logging(log_level or "WARNING", log_format or "console")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = load_settings(ctx.obj["config"])
+    secrets = [settings.hubspot.access_token.get_secret_value(), settings.dynamics.client_secret.get_secret_value()]
+    configure_logging(ctx.obj["log_level"] or settings.log.level, ctx.obj["log_format"] or settings.log.format, secrets)
+    return settings
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Plan and report, write nothing to either CRM.")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the reconciliation report (default: sync.reports_dir).")
+@click.pass_context
+def sync(ctx: click.Context, dry_run: bool, report_dir: Path | None) -> None:
+    """Run one sync; with --dry-run, write the reconciliation report instead."""
+    from sync.engine.run import RunMode
+    from sync.reports.reconciliation import summary_lines, write_report
+    from sync.runtime import open_runtime
+
+    settings = _settings(ctx)
+    runtime = open_runtime(settings)
+    try:
+        result = runtime.engine.run(RunMode.DRY_RUN if dry_run else RunMode.SYNC)
+    finally:
+        runtime.close()
+    paths = write_report(result, report_dir or settings.sync.reports_dir)
+    click.echo(f"{'Dry run' if dry_run else 'Sync'} {result.run_id}:")
+    for line in summary_lines(result):
+        click.echo(f"  {line}")
+    click.echo(f"Report: {paths.markdown} and {paths.json}")
+    if result.failed:
+        click.echo(f"{result.failed} record(s) failed and are kept for the next run; see the report.")
+
+
+@cli.command()
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Folder for kpis.json and kpis.csv.")
+@click.option("--kpi-config", type=click.Path(path_type=Path), default=None, help="KPI settings file (YAML).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="As-of date, YYYY-MM-DD.")
+@click.option("--year", type=int, default=None, help="Year whose two halves are compared.")
+@click.pass_context
+def kpis(ctx: click.Context, output: Path | None, kpi_config: Path | None, as_of, year: int | None) -> None:
+    """Compute pipeline KPIs from the reconciled deals of both CRMs."""
+    from sync.runtime import open_runtime
+    from sync.workflows import compute_and_write_kpis
+
+    settings = _settings(ctx)
+    runtime = open_runtime(settings, check_metadata=False)
+    try:
+        outcome = compute_and_write_kpis(runtime, output or settings.sync.reports_dir, kpi_config,
+                                         as_of.date() if as_of else None, year)
+    finally:
+        runtime.close()
+    click.echo(outcome.table)
+    click.echo(f"KPIs written to {outcome.json_path} and {outcome.csv_path}")
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Show the last runs and the records waiting for a retry."""
+    from sync.state import StateStore
+
+    settings = _settings(ctx)
+    store = StateStore(settings.state.url)
+    try:
+        runs = store.runs(limit=10)
+        errors = store.record_errors()
+    finally:
+        store.close()
+    click.echo("Last runs:" if runs else "No runs yet.")
+    for run in runs:
+        click.echo(f"  {run.started_at:%Y-%m-%d %H:%M:%S} {run.id} {run.mode} {run.outcome}")
+    click.echo(f"Records waiting for a retry: {len(errors)}")
+    for row in errors[:20]:
+        click.echo(f"  {row.system} {row.kind} {row.record_id}: {row.reason} (attempts: {row.attempts})")
+
+
+@cli.command()
+@click.option("--interval", type=click.IntRange(min=5), default=None, help="Seconds between runs (default: sync.interval_seconds).")
+@click.pass_context
+def daemon(ctx: click.Context, interval: int | None) -> None:
+    """Run the sync on an interval until SIGTERM or SIGINT."""
+    from sync.daemon.scheduler import SyncDaemon
+    from sync.runtime import open_runtime
+
+    settings = _settings(ctx)
+    runtime = open_runtime(settings)
+    try:
+        SyncDaemon(runtime.engine.run, interval or settings.sync.interval_seconds).serve()
+    finally:
+        runtime.close()
+
+
+@cli.group()
+def mappings() -> None:
+    """Check mapping files."""
+
+
+@mappings.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def mappings_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Validate mapping files (default: the one in the settings) and list every problem."""
+    from sync.mapping import load_mapping
+
+    paths = list(files) or [_settings(ctx).sync.mapping]
+    problems: list[str] = []
+    for path in paths:
+        try:
+            load_mapping(path)
+            click.echo(f"{path}: valid")
+        except ConfigError as error:
+            problems.append(str(error))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+@cli.group()
+def sandbox() -> None:
+    """Run the local HubSpot and Dataverse sandbox."""
+
+
+@sandbox.command("serve")
+@click.option("--dir", "workdir", type=click.Path(path_type=Path), default=Path(".crmsync/sandbox"), show_default=True,
+              help="Folder for the sandbox data file, its CA certificate and the settings it writes.")
+@click.option("--hubspot-port", type=click.IntRange(0, 65535), default=8081, show_default=True)
+@click.option("--dataverse-port", type=click.IntRange(0, 65535), default=8082, show_default=True)
+@click.option("--token-port", type=click.IntRange(0, 65535), default=8443, show_default=True)
+@click.option("--seed", type=click.Choice(["none", "bundled"]), default="none", show_default=True,
+              help="Seed an empty sandbox with the bundled demo data.")
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Seed an empty sandbox from the CSV exports in this folder instead.")
+@click.option("--settings-out", type=click.Path(path_type=Path), default=Path("crmsync.yaml"), show_default=True,
+              help="Where to write the settings file that points crmsync at the sandbox.")
+def sandbox_serve(workdir: Path, hubspot_port: int, dataverse_port: int, token_port: int,
+                  seed: str, data: Path | None, settings_out: Path) -> None:
+    """Serve the sandbox until SIGTERM or SIGINT, keeping its data between restarts."""
+    from sync.workflows import serve_sandbox
+
+    serve_sandbox(workdir, (hubspot_port, dataverse_port, token_port), seed, data, settings_out, click.echo)
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), default=None,
+              help="Seed from real CSV exports in this folder instead of the bundled data.")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("crmsync-demo"), show_default=True,
+              help="Folder for the demo's state, settings and reports.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="As-of date for the KPIs.")
+def demo(data: Path | None, output: Path, as_of) -> None:
+    """Start the sandbox, seed it, sync twice, and print the reconciliation summary and KPIs."""
+    from sync.workflows import run_demo
+
+    run_demo(output, data, as_of.date() if as_of else None, click.echo)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn crmsync errors into messages and exit codes."""
+    try:
+        cli.main(args=argv, prog_name="crmsync", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except ConfigError as error:
+        click.echo(f"crmsync: error: {error}", err=True)
+        return EXIT_CONFIG
+    except TransientError as error:
+        click.echo(f"crmsync: a CRM did not answer after retries: {error}. Nothing more was written; run again later.",
+                   err=True)
+        return EXIT_TRANSIENT
+    except CrmsyncError as error:
+        click.echo(f"crmsync: error: {error}", err=True)
+        return EXIT_TRANSIENT
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,81 @@
+"""Run the sync on an interval with APScheduler, one run at a time, until a signal.
+
+The job has `max_instances=1` and `coalesce=True`: a run that outlasts the interval
+delays the next one instead of overlapping it, and missed runs collapse into one.
+SIGTERM and SIGINT stop the scheduler after the run in progress finishes.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from sync.errors import ConfigError, TransientError
+
+log = structlog.get_logger(__name__)
+
+JOB_ID = "sync"
+
+
+class SyncDaemon:
+    """Schedule `run_once` every `interval_seconds`, starting now."""
+
+    def __init__(self, run_once: Callable[[], Any], interval_seconds: int):
+        self.run_once = run_once
+        self.interval_seconds = interval_seconds
+        self.stopped = threading.Event()
+        self.runs = 0
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.fatal: ConfigError | None = None
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self._tick, "interval", seconds=self.interval_seconds, id=JOB_ID,
+            max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+        log.info("daemon.started", interval_seconds=self.interval_seconds)
+
+    def stop(self, *_: object) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        log.info("daemon.stopping")
+
+    def serve(self) -> None:
+        """Block until SIGTERM or SIGINT, then let the current run finish and return."""
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not self.stopped.wait(0.5):
+                pass
+        finally:
+            self.scheduler.shutdown(wait=True)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("daemon.stopped", runs=self.runs)
+        if self.fatal is not None:
+            raise self.fatal
+
+    def _tick(self) -> None:
+        if self.stopped.is_set():
+            return
+        try:
+            self.run_once()
+        except TransientError as error:
+            log.warning("daemon.run_failed_transient", error=str(error))
+        except ConfigError as error:
+            # A configuration error will not pass by itself: stop and say why.
+            log.error("daemon.run_failed_config", error=str(error))
+            self.fatal = error
+            self.stop()
+        except Exception:
+            log.exception("daemon.run_failed")
+        finally:
+            self.runs += 1

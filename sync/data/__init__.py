@@ -1,0 +1,1 @@
+"""Data files shipped with crmsync: the bundled demo people (see NOTICE.md)."""

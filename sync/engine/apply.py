@@ -1,0 +1,178 @@
+"""Apply a kind's plan: batched writes, then links and synced values in one transaction.
+
+For each batch the order is fixed: store the create intents, call the CRMs, then commit
+the links and synced values of the records whose writes succeeded. A failed record
+becomes a record error, kept for the next run; the others go on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+
+from sync.connectors.base import Connector, WriteOp, WriteRequest, WriteResult
+from sync.engine.decide import Decision
+from sync.engine.plan import Create, KindPlan, PairPlan
+from sync.engine.reconcile import HUBSPOT_KEY_PROPERTY, REF_PREFIX
+from sync.errors import RecordError
+from sync.mapping import ObjectPair
+from sync.model import Kind, System
+from sync.state import Link, StateStore
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class ApplyResult:
+    created: dict[System, int] = field(default_factory=lambda: {System.HUBSPOT: 0, System.DYNAMICS: 0})
+    updated: dict[System, int] = field(default_factory=lambda: {System.HUBSPOT: 0, System.DYNAMICS: 0})
+    errors: list[RecordError] = field(default_factory=list)
+    done: set[tuple[System, str]] = field(default_factory=set)
+
+
+class Applier:
+    def __init__(self, store: StateStore, connectors: dict[System, Connector], pair: ObjectPair, batch_size: int):
+        self.store = store
+        self.connectors = connectors
+        self.pair = pair
+        self.kind = pair.kind
+        self.batch_size = batch_size
+
+    def apply(self, plan: KindPlan) -> ApplyResult:
+        result = ApplyResult()
+        for target in System:
+            for batch in _chunks(plan.creates_in(target), self.batch_size):
+                self._create_batch(target, batch, result)
+        for batch in _chunks(plan.pairs, self.batch_size):
+            self._update_batch(batch, result)
+        return result
+
+    # -- creates ----------------------------------------------------------------------
+
+    def _create_batch(self, target: System, creates: Sequence[Create], result: ApplyResult) -> None:
+        ready: list[tuple[Create, WriteRequest]] = []
+        for create in creates:
+            try:
+                ready.append((create, self._create_request(create, target)))
+            except RecordError as error:
+                self._fail(create.source.system, create.source.id, error, result)
+
+        for create, request in ready:
+            self.store.save_intent(
+                request.key or request.record_id or "", self.kind, target,
+                request.record_id, create.source.system, create.source.id,
+            )
+        outcomes = self.connectors[target].write(self.kind, [request for _, request in ready])
+
+        links: list[Link] = []
+        synced: dict[str, dict[str, Any]] = {}
+        for (create, _), outcome in zip(ready, outcomes, strict=True):
+            if not outcome.ok:
+                self._fail(create.source.system, create.source.id, _error_of(outcome, create, target), result)
+                continue
+            link = _new_link(self.kind, create, outcome)
+            links.append(link)
+            synced[link.id] = self._synced_after_create(create, target, link)
+            result.created[target] += 1
+            result.done.add((create.source.system, create.source.id))
+        self._commit(links, synced, [(create.source.system, create.source.id) for create, _ in ready])
+
+    def _create_request(self, create: Create, target: System) -> WriteRequest:
+        values = self.pair.from_canonical(target, create.values)
+        if target is System.HUBSPOT and self.kind is not Kind.CONTACT:
+            values[HUBSPOT_KEY_PROPERTY] = create.key
+        refs = {kind: [record_id] for kind, record_id in create.refs.items()}
+        return WriteRequest(WriteOp.CREATE, values, record_id=create.planned_id, key=create.key, refs=refs)
+
+    def _synced_after_create(self, create: Create, target: System, link: Link) -> dict[str, Any]:
+        synced: dict[str, Any] = {}
+        for rule in self.pair.fields:
+            synced[rule.name] = create.values.get(rule.name) if rule.flows_to(target) else None
+        for reference in self.pair.references:
+            target_id = create.refs.get(reference.target)
+            linked = self.store.link_for(target, reference.target, target_id) if target_id else None
+            synced[REF_PREFIX + reference.target] = linked.id if linked else None
+        return synced
+
+    # -- updates ----------------------------------------------------------------------
+
+    def _update_batch(self, pairs: Sequence[PairPlan], result: ApplyResult) -> None:
+        failed: set[int] = set()
+        for target in System:
+            requests: list[tuple[int, WriteRequest]] = []
+            for index, pair in enumerate(pairs):
+                changes = pair.changes_for(target)
+                if not changes or index in failed:
+                    continue
+                try:
+                    requests.append((index, self._update_request(pair, target, changes)))
+                except RecordError as error:
+                    failed.add(index)
+                    self._fail(pair.hubspot.system, pair.hubspot.id, error, result)
+            outcomes = self.connectors[target].write(self.kind, [request for _, request in requests])
+            for (index, _), outcome in zip(requests, outcomes, strict=True):
+                if outcome.ok:
+                    result.updated[target] += 1
+                    continue
+                failed.add(index)
+                record = pairs[index].hubspot if target is System.HUBSPOT else pairs[index].dynamics
+                self._fail(record.system, record.id, outcome.error or RecordError("write failed"), result)
+
+        links, synced, done = [], {}, []
+        for index, pair in enumerate(pairs):
+            if index in failed:
+                continue
+            link_id = pair.link_id or str(uuid.uuid4())
+            if pair.new_link:
+                links.append(Link(link_id, self.kind, pair.hubspot.id, pair.dynamics.id))
+            synced[link_id] = pair.merged
+            done += [(System.HUBSPOT, pair.hubspot.id), (System.DYNAMICS, pair.dynamics.id)]
+            result.done.update(done[-2:])
+        self._commit(links, synced, done)
+
+    def _update_request(self, pair: PairPlan, target: System, changes: list[Decision]) -> WriteRequest:
+        canonical = {d.field: d.value for d in changes if not d.field.startswith(REF_PREFIX)}
+        values = self.pair.from_canonical(target, canonical) if canonical else {}
+        refs: dict[Kind, list[str]] = {}
+        for decision in changes:
+            if decision.field.startswith(REF_PREFIX) and decision.value is not None:
+                link = self.store.link_by_id(decision.value)
+                target_id = link.hubspot_id if target is System.HUBSPOT else link.dynamics_id
+                refs[Kind(decision.field[len(REF_PREFIX):])] = [target_id]
+        record = pair.hubspot if target is System.HUBSPOT else pair.dynamics
+        return WriteRequest(WriteOp.UPDATE, values, record_id=record.id, etag=record.etag, refs=refs)
+
+    # -- shared -----------------------------------------------------------------------
+
+    def _commit(self, links: list[Link], synced: dict[str, dict[str, Any]], done: list[tuple[System, str]]) -> None:
+        resolved = [(system, self.kind, record_id) for system, record_id in done]
+        self.store.commit_batch(links=links, synced=synced, resolved_errors=resolved)
+
+    def _fail(self, system: System, record_id: str, error: RecordError, result: ApplyResult) -> None:
+        result.errors.append(error)
+        self.store.record_error(system, self.kind, record_id, error.reason, field=error.field)
+        log.warning("sync.record_failed", kind=str(self.kind), system=str(system), record_id=record_id, reason=error.reason)
+
+
+def _new_link(kind: Kind, create: Create, outcome: WriteResult) -> Link:
+    new_id = outcome.record_id or create.planned_id or ""
+    if create.target is System.HUBSPOT:
+        return Link(str(uuid.uuid4()), kind, new_id, create.source.id)
+    return Link(str(uuid.uuid4()), kind, create.source.id, new_id)
+
+
+def _error_of(outcome: WriteResult, create: Create, target: System) -> RecordError:
+    if outcome.error is not None:
+        return outcome.error
+    return RecordError(f"create in {target.label} failed", system=str(create.source.system),
+                       kind=str(create.source.kind), record_id=create.source.id)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

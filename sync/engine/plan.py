@@ -1,0 +1,132 @@
+"""The plan of a run: what it intends to create, update, and why.
+
+A dry run renders the plan; a real run applies it. Both build it the same way, so the
+dry-run report predicts the real run.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.engine.decide import Decision
+from sync.model import Kind, Record, System
+
+
+class SkipReason(enum.StrEnum):
+    AMBIGUOUS = "ambiguous"
+    INVALID = "invalid"
+    DELETED = "deleted"
+    MISSING_REFERENCE = "missing_reference"
+
+
+@dataclass
+class Create:
+    """Create `source`'s counterpart in `target`.
+
+    `planned_id` is the Dataverse id to create with (idempotent creates); `key` is the
+    HubSpot upsert key. `values` are canonical; the apply step turns them into the
+    target's fields.
+    """
+
+    source: Record
+    target: System
+    values: dict[str, Any]
+    refs: dict[Kind, str] = field(default_factory=dict)
+    planned_id: str | None = None
+    key: str | None = None
+
+
+@dataclass
+class PairPlan:
+    """A linked pair (existing or linked in this run) and the decision for each field."""
+
+    link_id: str | None
+    hubspot: Record
+    dynamics: Record
+    decisions: list[Decision]
+    merged: dict[str, Any]
+    new_link: bool = False
+    match_method: str | None = None
+    # Canonical values of each side as read, for the report.
+    values: dict[System, dict[str, Any]] = field(default_factory=dict)
+
+    def changes_for(self, target: System) -> list[Decision]:
+        return [decision for decision in self.decisions if decision.target is target]
+
+    @property
+    def conflicts(self) -> list[Decision]:
+        return [decision for decision in self.decisions if decision.conflict]
+
+    @property
+    def changed(self) -> bool:
+        return any(decision.winner is not None for decision in self.decisions)
+
+
+@dataclass
+class Skip:
+    record: Record
+    reason: SkipReason
+    detail: str
+
+
+@dataclass
+class Duplicate:
+    """Records inside one CRM that look like one person; reported, never merged."""
+
+    system: System
+    ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass
+class KindPlan:
+    kind: Kind
+    creates: list[Create] = field(default_factory=list)
+    pairs: list[PairPlan] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    possible_matches: list[tuple[str, str, float, str]] = field(default_factory=list)
+    read_counts: dict[System, int] = field(default_factory=dict)
+
+    def creates_in(self, target: System) -> list[Create]:
+        return [create for create in self.creates if create.target is target]
+
+    def updates_in(self, target: System) -> list[PairPlan]:
+        return [pair for pair in self.pairs if pair.changes_for(target)]
+
+    @property
+    def conflict_count(self) -> int:
+        return sum(len(pair.conflicts) for pair in self.pairs)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "read_hubspot": self.read_counts.get(System.HUBSPOT, 0),
+            "read_dynamics": self.read_counts.get(System.DYNAMICS, 0),
+            "create_in_hubspot": len(self.creates_in(System.HUBSPOT)),
+            "create_in_dynamics": len(self.creates_in(System.DYNAMICS)),
+            "update_in_hubspot": len(self.updates_in(System.HUBSPOT)),
+            "update_in_dynamics": len(self.updates_in(System.DYNAMICS)),
+            "new_links": sum(1 for pair in self.pairs if pair.new_link),
+            "conflicts": self.conflict_count,
+            "unmatched": sum(1 for skip in self.skips if skip.reason is SkipReason.AMBIGUOUS),
+            "invalid": sum(1 for skip in self.skips if skip.reason is SkipReason.INVALID),
+            "suspected_duplicates": len(self.duplicates),
+        }
+
+
+@dataclass
+class Plan:
+    kinds: dict[Kind, KindPlan] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {str(kind): kind_plan.counts() for kind, kind_plan in self.kinds.items()}
+
+    @property
+    def write_count(self) -> int:
+        total = 0
+        for kind_plan in self.kinds.values():
+            for system in System:
+                total += len(kind_plan.creates_in(system)) + len(kind_plan.updates_in(system))
+        return total

@@ -1,0 +1,281 @@
+"""Build the plan of one kind: link, match, compare, and decide field by field.
+
+The inputs are the records read from both systems (changed ones, plus the partners of
+linked records and the records waiting in the retry queue); the output is a `KindPlan`.
+Nothing here writes: a dry run and a real run share this code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sync.engine.decide import MISSING, ChangeTimes, FieldSides, Flow, Policy, decide
+from sync.engine.plan import Create, Duplicate, KindPlan, PairPlan, Skip, SkipReason
+from sync.errors import RecordError
+from sync.identity import Candidate, CompanyCandidate, find_duplicates, match_companies, match_contacts
+from sync.mapping import ObjectPair
+from sync.model import Kind, Record, System
+from sync.state import StateStore
+
+# Namespace of the Dataverse ids that crmsync generates for the records it creates there.
+# The id is derived from the HubSpot id, so a retried create can never make a second row.
+DATAVERSE_ID_NAMESPACE = uuid.UUID("6c0f3c35-5bd6-4f0e-9a57-3e0b7c1d2a90")
+# HubSpot property that holds the Dataverse id of the record a company or deal was created from.
+HUBSPOT_KEY_PROPERTY = "crmsync_id"
+REF_PREFIX = "ref:"
+
+
+def planned_dataverse_id(kind: Kind, hubspot_id: str) -> str:
+    return str(uuid.uuid5(DATAVERSE_ID_NAMESPACE, f"hubspot:{kind}:{hubspot_id}"))
+
+
+@dataclass
+class Side:
+    """One record with its canonical values (references as `ref:<kind>` link ids)."""
+
+    record: Record
+    values: dict[str, Any]
+
+
+@dataclass
+class KindInput:
+    """Everything the planner needs for one kind, already read."""
+
+    kind: Kind
+    pair: ObjectPair
+    hubspot: Sequence[Record]
+    dynamics: Sequence[Record]
+
+
+class Planner:
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.record_errors: list[RecordError] = []
+
+    def plan_kind(self, given: KindInput) -> KindPlan:
+        """Plan one kind; record errors found on the way are kept in `record_errors`."""
+        plan = KindPlan(given.kind)
+        plan.read_counts = {System.HUBSPOT: len(given.hubspot), System.DYNAMICS: len(given.dynamics)}
+        hubspot = self._canonical_sides(given.pair, given.hubspot, plan)
+        dynamics = self._canonical_sides(given.pair, given.dynamics, plan)
+
+        linked, unlinked_hubspot, unlinked_dynamics = self._split_by_link(given.kind, hubspot, dynamics, plan)
+        for link_id, hubspot_side, dynamics_side in linked:
+            synced = self.store.synced_values(link_id) or {}
+            plan.pairs.append(self._compare(given.pair, link_id, hubspot_side, dynamics_side, synced))
+
+        self._match_unlinked(given, unlinked_hubspot, unlinked_dynamics, plan)
+        return plan
+
+    # -- canonical values -------------------------------------------------------------
+
+    def _canonical_sides(self, pair: ObjectPair, records: Sequence[Record], plan: KindPlan) -> list[Side]:
+        sides = []
+        for record in records:
+            if record.deleted:
+                plan.skips.append(Skip(record, SkipReason.DELETED, "deleted or archived; delete policy is report"))
+                continue
+            canonical = pair.to_canonical(record)
+            if canonical.errors:
+                self.record_errors.extend(canonical.errors)
+                detail = "; ".join(str(error) for error in canonical.errors)
+                plan.skips.append(Skip(record, SkipReason.INVALID, detail))
+                continue
+            values = dict(canonical.values)
+            values.update(self._reference_values(pair, record))
+            sides.append(Side(record, values))
+        return sides
+
+    def _reference_values(self, pair: ObjectPair, record: Record) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for reference in pair.references:
+            ids = record.refs.get(reference.target) or []
+            if not ids:
+                values[REF_PREFIX + reference.target] = None
+                continue
+            link = self.store.link_for(record.system, reference.target, ids[0])
+            # A reference to a record that is not linked yet cannot be compared or written.
+            values[REF_PREFIX + reference.target] = link.id if link else MISSING
+        return values
+
+    # -- links ------------------------------------------------------------------------
+
+    def _split_by_link(self, kind: Kind, hubspot: list[Side], dynamics: list[Side], plan: KindPlan):
+        by_dynamics_id = {side.record.id: side for side in dynamics}
+        linked: list[tuple[str, Side, Side]] = []
+        seen_dynamics: set[str] = set()
+        unlinked_hubspot: list[Side] = []
+        for side in hubspot:
+            link = self.store.link_for(System.HUBSPOT, kind, side.record.id)
+            if link is None:
+                unlinked_hubspot.append(side)
+                continue
+            partner = by_dynamics_id.get(link.dynamics_id)
+            if partner is None:
+                plan.skips.append(Skip(side.record, SkipReason.DELETED, f"linked Dynamics record {link.dynamics_id} was not found"))
+                continue
+            linked.append((link.id, side, partner))
+            seen_dynamics.add(partner.record.id)
+
+        unlinked_dynamics: list[Side] = []
+        for side in dynamics:
+            if side.record.id in seen_dynamics:
+                continue
+            link = self.store.link_for(System.DYNAMICS, kind, side.record.id)
+            if link is None:
+                unlinked_dynamics.append(side)
+            else:
+                plan.skips.append(Skip(side.record, SkipReason.DELETED, f"linked HubSpot record {link.hubspot_id} was not found"))
+        return linked, unlinked_hubspot, unlinked_dynamics
+
+    # -- comparison -------------------------------------------------------------------
+
+    def _compare(self, pair: ObjectPair, link_id: str | None, hubspot: Side, dynamics: Side,
+                 synced: dict[str, Any], new_link: bool = False, method: str | None = None) -> PairPlan:
+        times = ChangeTimes(hubspot.record.modified_at, dynamics.record.modified_at)
+        decisions = []
+        merged: dict[str, Any] = {}
+        for name, flow, policy in _comparable_fields(pair):
+            hubspot_value = hubspot.values.get(name)
+            dynamics_value = dynamics.values.get(name)
+            if hubspot_value is MISSING or dynamics_value is MISSING:
+                continue  # a reference whose target is not linked yet; compared next run
+            sides = FieldSides(hubspot_value, dynamics_value, synced.get(name, MISSING) if not new_link else MISSING)
+            decision = decide(name, sides, flow, policy, times)
+            decisions.append(decision)
+            merged[name] = decision.value
+        values = {System.HUBSPOT: hubspot.values, System.DYNAMICS: dynamics.values}
+        return PairPlan(link_id, hubspot.record, dynamics.record, decisions, merged, new_link, method, values)
+
+    # -- matching ---------------------------------------------------------------------
+
+    def _match_unlinked(self, given: KindInput, hubspot: list[Side], dynamics: list[Side], plan: KindPlan) -> None:
+        matched_hubspot: set[str] = set()
+        matched_dynamics: set[str] = set()
+        by_id = {(System.HUBSPOT, side.record.id): side for side in hubspot}
+        by_id.update({(System.DYNAMICS, side.record.id): side for side in dynamics})
+
+        def link(hubspot_id: str, dynamics_id: str, method: str) -> None:
+            hubspot_side = by_id[(System.HUBSPOT, hubspot_id)]
+            dynamics_side = by_id[(System.DYNAMICS, dynamics_id)]
+            plan.pairs.append(self._compare(given.pair, None, hubspot_side, dynamics_side, {}, True, method))
+            matched_hubspot.add(hubspot_id)
+            matched_dynamics.add(dynamics_id)
+
+        for hubspot_id, dynamics_id in _match_by_key(given.kind, hubspot, dynamics):
+            link(hubspot_id, dynamics_id, "crmsync key")
+
+        rest_hubspot = [side for side in hubspot if side.record.id not in matched_hubspot]
+        rest_dynamics = [side for side in dynamics if side.record.id not in matched_dynamics]
+        ambiguous = self._match_by_identity(given.kind, rest_hubspot, rest_dynamics, link, plan)
+
+        for side in hubspot:
+            self._plan_create(given, side, System.DYNAMICS, matched_hubspot | ambiguous, plan)
+        for side in dynamics:
+            self._plan_create(given, side, System.HUBSPOT, matched_dynamics | ambiguous, plan)
+
+    def _match_by_identity(self, kind: Kind, hubspot: list[Side], dynamics: list[Side], link, plan: KindPlan) -> set[str]:
+        if kind is Kind.DEAL or not hubspot and not dynamics:
+            return set()
+        if kind is Kind.CONTACT:
+            left = [_contact_candidate(side) for side in hubspot]
+            right = [_contact_candidate(side) for side in dynamics]
+            result = match_contacts(left, right)
+            self._report_duplicates(plan, System.HUBSPOT, left)
+            self._report_duplicates(plan, System.DYNAMICS, right)
+        else:
+            left = [_company_candidate(side) for side in hubspot]
+            right = [_company_candidate(side) for side in dynamics]
+            result = match_companies(left, right)
+
+        for match in result.matches:
+            link(match.left_id, match.right_id, f"{match.method} ({match.evidence})")
+        for match in result.possible:
+            plan.possible_matches.append((match.left_id, match.right_id, match.score, match.evidence))
+
+        ambiguous: set[str] = set()
+        records = {side.record.id: side.record for side in hubspot + dynamics}
+        for group in result.ambiguous:
+            for record_id in (*group.left_ids, *group.right_ids):
+                ambiguous.add(record_id)
+                plan.skips.append(Skip(records[record_id], SkipReason.AMBIGUOUS, group.reason))
+        return ambiguous
+
+    def _report_duplicates(self, plan: KindPlan, system: System, candidates: list[Candidate]) -> None:
+        for cluster in find_duplicates(candidates):
+            plan.duplicates.append(Duplicate(system, tuple(cluster.ids), cluster.reason))
+
+    def _plan_create(self, given: KindInput, side: Side, target: System, taken: set[str], plan: KindPlan) -> None:
+        if side.record.id in taken:
+            return
+        refs, pending = _create_refs(given.pair, side, target, self.store)
+        if pending:
+            plan.skips.append(Skip(side.record, SkipReason.MISSING_REFERENCE, pending))
+            return
+        values = {name: side.values.get(name) for name, flow, _ in _comparable_fields(given.pair)
+                  if not name.startswith(REF_PREFIX) and flow.allows(target)}
+        create = Create(side.record, target, values, refs)
+        if target is System.DYNAMICS:
+            create.planned_id = planned_dataverse_id(given.kind, side.record.id)
+        elif given.kind is Kind.CONTACT:
+            create.key = side.values.get("email")
+            if not create.key:
+                plan.skips.append(Skip(side.record, SkipReason.INVALID, "no email: HubSpot contacts are created by email"))
+                return
+        else:
+            create.key = side.record.id
+        plan.creates.append(create)
+
+
+def _comparable_fields(pair: ObjectPair) -> list[tuple[str, Flow, Policy]]:
+    fields = [(rule.name, Flow(str(rule.direction)), Policy(str(rule.policy or Policy.LATEST_WINS))) for rule in pair.fields]
+    fields += [(REF_PREFIX + ref.target, Flow(str(ref.direction)), Policy.LATEST_WINS) for ref in pair.references]
+    return fields
+
+
+def _match_by_key(kind: Kind, hubspot: list[Side], dynamics: list[Side]) -> list[tuple[str, str]]:
+    """Pairs already tied by crmsync's own keys: records that crmsync created itself."""
+    dynamics_ids = {side.record.id for side in dynamics}
+    pairs = []
+    for side in hubspot:
+        key = side.record.values.get(HUBSPOT_KEY_PROPERTY)
+        planned = planned_dataverse_id(kind, side.record.id)
+        if key and key in dynamics_ids:
+            pairs.append((side.record.id, key))
+        elif planned in dynamics_ids:
+            pairs.append((side.record.id, planned))
+    return pairs
+
+
+def _create_refs(pair: ObjectPair, side: Side, target: System, store: StateStore) -> tuple[dict[Kind, str], str]:
+    refs: dict[Kind, str] = {}
+    for reference in pair.references:
+        if not reference.flows_to(target):
+            continue
+        value = side.values.get(REF_PREFIX + reference.target)
+        if value is None:
+            continue
+        if value is MISSING:
+            return {}, f"its {reference.target} is not linked yet"
+        link = store.link_by_id(value)
+        refs[reference.target] = link.hubspot_id if target is System.HUBSPOT else link.dynamics_id
+    return refs, ""
+
+
+def _contact_candidate(side: Side) -> Candidate:
+    values = side.values
+    return Candidate(
+        id=side.record.id,
+        email=values.get("email"),
+        first_name=values.get("first_name"),
+        last_name=values.get("last_name"),
+        phone=values.get("phone"),
+        company=values.get("company_name"),
+    )
+
+
+def _company_candidate(side: Side) -> CompanyCandidate:
+    return CompanyCandidate(id=side.record.id, name=side.values.get("name"), domain=side.values.get("domain"))

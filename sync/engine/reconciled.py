@@ -1,0 +1,62 @@
+"""The reconciled deals: one set of canonical values per real deal, for the KPIs.
+
+Both CRMs are read in full. A linked pair counts once (its HubSpot values, which agree
+with Dynamics after a sync; where a field is empty on HubSpot the Dynamics value fills
+it). A deal that only one CRM has counts once too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.connectors.base import Connector
+from sync.mapping import Mapping
+from sync.model import Kind, Record, System
+from sync.state import StateStore
+
+
+@dataclass
+class ReconciledDeals:
+    values: list[dict[str, Any]] = field(default_factory=list)
+    linked: int = 0
+    hubspot_only: int = 0
+    dynamics_only: int = 0
+    invalid: list[str] = field(default_factory=list)
+
+
+def reconciled_deals(mapping: Mapping, connectors: dict[System, Connector], store: StateStore) -> ReconciledDeals:
+    pair = mapping.pairs.get(Kind.DEAL)
+    result = ReconciledDeals()
+    if pair is None:
+        return result
+
+    canonical: dict[System, dict[str, dict[str, Any]]] = {}
+    for system, connector in connectors.items():
+        records = [record for record in connector.read(Kind.DEAL, None).records if not record.deleted]
+        canonical[system] = _canonical(pair, records, result)
+
+    dynamics_left = dict(canonical[System.DYNAMICS])
+    for hubspot_id, values in canonical[System.HUBSPOT].items():
+        link = store.link_for(System.HUBSPOT, Kind.DEAL, hubspot_id)
+        partner = dynamics_left.pop(link.dynamics_id, None) if link is not None else None
+        if partner is None:
+            result.hubspot_only += 1
+            result.values.append(values)
+            continue
+        result.linked += 1
+        result.values.append({name: value if value is not None else partner.get(name) for name, value in values.items()})
+    result.dynamics_only = len(dynamics_left)
+    result.values.extend(dynamics_left.values())
+    return result
+
+
+def _canonical(pair, records: list[Record], result: ReconciledDeals) -> dict[str, dict[str, Any]]:
+    values = {}
+    for record in records:
+        converted = pair.to_canonical(record)
+        if converted.errors:
+            result.invalid.extend(str(error) for error in converted.errors)
+            continue
+        values[record.id] = dict(converted.values)
+    return values

@@ -1,0 +1,164 @@
+"""One run: read both systems, plan each kind, apply it (unless dry), commit cursors.
+
+Kinds run in dependency order (companies, contacts, deals), so that references to
+companies resolve through links made earlier in the same run.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import structlog
+
+from sync.connectors.base import Connector
+from sync.engine.apply import Applier, ApplyResult
+from sync.engine.plan import KindPlan, Plan
+from sync.engine.reconcile import KindInput, Planner
+from sync.errors import RecordError
+from sync.mapping import Mapping
+from sync.model import Kind, Record, System
+from sync.state import StateStore
+
+log = structlog.get_logger(__name__)
+
+
+class RunMode(enum.StrEnum):
+    SYNC = "sync"
+    DRY_RUN = "dry_run"
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    mode: RunMode
+    plan: Plan
+    applied: dict[Kind, ApplyResult] = field(default_factory=dict)
+    errors: list[RecordError] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        counts = self.plan.counts()
+        for kind, applied in self.applied.items():
+            counts[str(kind)].update({
+                "created_in_hubspot": applied.created[System.HUBSPOT],
+                "created_in_dynamics": applied.created[System.DYNAMICS],
+                "updated_in_hubspot": applied.updated[System.HUBSPOT],
+                "updated_in_dynamics": applied.updated[System.DYNAMICS],
+                "failed": len(applied.errors),
+            })
+        return counts
+
+    @property
+    def failed(self) -> int:
+        return len(self.errors)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        mapping: Mapping,
+        connectors: dict[System, Connector],
+        store: StateStore,
+        *,
+        batch_size: int = 100,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.mapping = mapping
+        self.connectors = connectors
+        self.store = store
+        self.batch_size = batch_size
+        self.clock = clock
+
+    def run(self, mode: RunMode = RunMode.SYNC) -> RunResult:
+        """Run once; a dry run plans the same way and writes nothing to either CRM."""
+        run_id = self.store.start_run(str(mode))
+        structlog.contextvars.bind_contextvars(run_id=run_id)
+        result = RunResult(run_id, mode, Plan())
+        try:
+            for kind in Kind:
+                if kind in self.mapping.pairs:
+                    self._run_kind(kind, mode, result)
+        except Exception:
+            self.store.finish_run(run_id, "failed", result.counts())
+            log.error("sync.run_failed", mode=str(mode))
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
+        self.store.finish_run(run_id, "succeeded", result.counts())
+        log.info("sync.run_finished", run_id=run_id, mode=str(mode), writes=self._write_total(result))
+        return result
+
+    def _run_kind(self, kind: Kind, mode: RunMode, result: RunResult) -> None:
+        started = self.clock()
+        pair = self.mapping.pairs[kind]
+        records, cursors = self._read(kind)
+        records = self._complete_pairs(kind, records)
+
+        planner = Planner(self.store)
+        plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
+        result.plan.kinds[kind] = plan
+        result.errors.extend(planner.record_errors)
+        self._log_plan(kind, plan)
+        if mode is RunMode.DRY_RUN:
+            return
+
+        for error in planner.record_errors:
+            self.store.record_error(System(error.system), kind, error.record_id or "", error.reason, field=error.field)
+        applied = Applier(self.store, self.connectors, pair, self.batch_size).apply(plan)
+        result.applied[kind] = applied
+        result.errors.extend(applied.errors)
+        self._commit_cursors(kind, cursors, started)
+
+    def _read(self, kind: Kind) -> tuple[dict[System, list[Record]], dict[System, tuple[str | None, bool]]]:
+        records: dict[System, list[Record]] = {}
+        cursors: dict[System, tuple[str | None, bool]] = {}
+        for system, connector in self.connectors.items():
+            read = connector.read(kind, self.store.cursor(system, kind))
+            retry_ids = [row.record_id for row in self.store.record_errors(system, kind)]
+            seen = {record.id for record in read.records}
+            retried = connector.read_ids(kind, [rid for rid in retry_ids if rid not in seen]) if retry_ids else []
+            records[system] = read.records + retried
+            cursors[system] = (read.cursor, read.full)
+            for error in read.errors:
+                log.warning("sync.read_record_invalid", system=str(system), kind=str(kind), reason=str(error))
+        return records, cursors
+
+    def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]]) -> dict[System, list[Record]]:
+        """Read the partners of linked records that changed on one side only."""
+        for system in System:
+            other = system.other
+            present = {record.id for record in records[other]}
+            wanted = []
+            for record in records[system]:
+                link = self.store.link_for(system, kind, record.id)
+                partner = None if link is None else (link.dynamics_id if other is System.DYNAMICS else link.hubspot_id)
+                if partner is not None and partner not in present:
+                    wanted.append(partner)
+                    present.add(partner)
+            if wanted:
+                records[other] = records[other] + self.connectors[other].read_ids(kind, wanted)
+        return records
+
+    def _commit_cursors(self, kind: Kind, cursors: dict[System, tuple[str | None, bool]], started: datetime) -> None:
+        # Records that failed are in the retry queue and read by id next time, so the
+        # cursor may pass them. An empty full read starts the next read at this run's start.
+        values = {}
+        for system, (cursor, full) in cursors.items():
+            if cursor is None and full:
+                cursor = started.isoformat().replace("+00:00", "Z")
+            if cursor is not None:
+                values[(system, kind)] = cursor
+        self.store.commit_batch(cursors=values)
+
+    def _log_plan(self, kind: Kind, plan: KindPlan) -> None:
+        log.info("sync.kind_planned", kind=str(kind), **plan.counts())
+
+    @staticmethod
+    def _write_total(result: RunResult) -> int:
+        total = 0
+        for applied in result.applied.values():
+            total += sum(applied.created.values()) + sum(applied.updated.values())
+        return total
+

@@ -1,0 +1,192 @@
+"""Workflows behind the commands that chain several stages: the demo, the sandbox server
+and the KPI report.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import structlog
+
+from sync.engine.reconciled import reconciled_deals
+from sync.engine.run import RunMode, RunResult
+from sync.errors import ConfigError, Problem
+from sync.kpis import KpiReport, KpiSettings, Outcome, compute_kpis, facts_from_canonical, load_kpi_settings
+from sync.reports.kpis import render_table, to_json, write_csv
+from sync.reports.reconciliation import ReportPaths, summary_lines, write_report
+from sync.runtime import Runtime, open_runtime
+from sync.sandbox.seed import SeedReport, seed_bundled, seed_from_directory
+from sync.sandbox.server import Sandbox, SandboxPorts
+from sync.settings import load_settings
+
+log = structlog.get_logger(__name__)
+Echo = Callable[[str], None]
+
+
+def default_mapping_path() -> Path:
+    """The shipped mapping: mappings/default.yaml of the source tree, else of the working folder."""
+    candidates = [Path(__file__).resolve().parents[1] / "mappings" / "default.yaml", Path("mappings/default.yaml")]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(Problem(
+        "mappings/default.yaml not found", fix="run crmsync from a checkout of the repository, installed with pip install -e .",
+    ))
+
+
+# -- KPIs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class KpiOutcome:
+    report: KpiReport
+    table: str
+    json_path: Path
+    csv_path: Path
+    problems: list[str]
+
+
+def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | None,
+                           as_of: date | None, year: int | None) -> KpiOutcome:
+    """Compute the KPIs from the reconciled deals and write kpis.json and kpis.csv."""
+    settings = load_kpi_settings(kpi_config) if kpi_config else KpiSettings()
+    overrides = {key: value for key, value in (("as_of", as_of), ("year", year)) if value is not None}
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+
+    deals = reconciled_deals(runtime.mapping, runtime.connectors, runtime.store)
+    facts, problems = facts_from_canonical(deals.values, settings, stage_outcomes(runtime))
+    report = compute_kpis(facts, settings)
+
+    output.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = output / "kpis.json", output / "kpis.csv"
+    document = to_json(report)
+    document["population"] = {"deals": len(deals.values), "linked_pairs": deals.linked,
+                              "hubspot_only": deals.hubspot_only, "dynamics_only": deals.dynamics_only}
+    json_path.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+    write_csv(report, csv_path)
+    table = render_table(report) + _population_line(deals)
+    return KpiOutcome(report, table, json_path, csv_path, problems + deals.invalid)
+
+
+def stage_outcomes(runtime: Runtime) -> dict[str, Outcome]:
+    """Won, lost or open per HubSpot stage id, from the pipeline API's stage metadata."""
+    outcomes = {}
+    for stage in runtime.hubspot.deal_stages():
+        if not stage.closed:
+            outcomes[stage.stage_id] = Outcome.OPEN
+        else:
+            outcomes[stage.stage_id] = Outcome.WON if stage.won else Outcome.LOST
+    return outcomes
+
+
+def _population_line(deals) -> str:
+    return (f"\nPopulation: {len(deals.values)} deals counted once each "
+            f"({deals.linked} in both CRMs, {deals.hubspot_only} in HubSpot only, {deals.dynamics_only} in Dynamics only).")
+
+
+# -- sandbox server -----------------------------------------------------------------------
+
+
+def serve_sandbox(workdir: Path, ports: tuple[int, int, int], seed: str, data: Path | None,
+                  settings_out: Path, echo: Echo) -> None:
+    """Serve the sandbox until a signal; load and save its data in `workdir/sandbox.json`."""
+    data_file = workdir / "sandbox.json"
+    credentials = Sandbox.saved_credentials(data_file)
+    sandbox = Sandbox(workdir, ports=SandboxPorts(*ports), credentials=credentials)
+    if data_file.exists():
+        sandbox.load(data_file)
+        echo(f"Loaded the sandbox data from {data_file}")
+    elif data is not None:
+        _print_seed(seed_from_directory(sandbox.hubspot, sandbox.dataverse, data), echo)
+    elif seed == "bundled":
+        _print_seed(seed_bundled(sandbox.hubspot, sandbox.dataverse), echo)
+
+    mapping = default_mapping_path()
+    sandbox.write_settings(settings_out, f"sqlite:///{(workdir / 'crmsync.sqlite').resolve()}", mapping.resolve(),
+                           (workdir / "reports").resolve())
+    stopped = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    with sandbox:
+        echo(f"HubSpot sandbox:   {sandbox.hubspot_server.url}")
+        echo(f"Dataverse sandbox: {sandbox.dataverse_server.url}")
+        echo(f"Token endpoint:    {sandbox.token.url}")
+        echo(f"Settings written to {settings_out}; run: crmsync --config {settings_out} sync")
+        while not stopped.wait(0.5):
+            pass
+        sandbox.save(data_file)
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    echo(f"Saved the sandbox data to {data_file}")
+
+
+def _print_seed(report: SeedReport, echo: Echo) -> None:
+    echo("Seeded the sandbox:")
+    for line in report.lines():
+        echo(f"  {line}")
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+def run_demo(output: Path, data: Path | None, as_of: date | None, echo: Echo) -> None:
+    """Seed a fresh in-process sandbox, dry-run, sync twice, and report the KPIs."""
+    if data is not None and not data.is_dir():
+        raise ConfigError(Problem("the --data folder does not exist", file=data, fix="pass the folder of the CSV exports"))
+    mapping = default_mapping_path()
+    _fresh_folder(output)
+    with Sandbox(output / "sandbox") as sandbox:
+        seed = seed_from_directory(sandbox.hubspot, sandbox.dataverse, data) if data else seed_bundled(sandbox.hubspot, sandbox.dataverse)
+        _print_seed(seed, echo)
+        settings_path = output / "crmsync.yaml"
+        sandbox.write_settings(settings_path, f"sqlite:///{(output / 'crmsync.sqlite').resolve()}",
+                               mapping.resolve(), (output / "reports").resolve())
+        runtime = open_runtime(load_settings(settings_path))
+        try:
+            _demo_runs(runtime, sandbox, output / "reports", echo)
+            kpis = compute_and_write_kpis(runtime, output / "reports", None, as_of, None)
+        finally:
+            runtime.close()
+    echo("")
+    echo(kpis.table)
+    echo("")
+    echo(f"Reports are in {output / 'reports'}: dry-run-report.md, sync-report.md, kpis.json, kpis.csv")
+    echo(f"Settings used: {settings_path}")
+
+
+def _demo_runs(runtime: Runtime, sandbox: Sandbox, reports: Path, echo: Echo) -> None:
+    dry = runtime.engine.run(RunMode.DRY_RUN)
+    _echo_run("Dry run (nothing written)", dry, write_report(dry, reports), echo)
+
+    first = runtime.engine.run(RunMode.SYNC)
+    _echo_run("First sync", first, write_report(first, reports), echo)
+
+    before = sandbox.snapshot()
+    sandbox.reset_counts()
+    second = runtime.engine.run(RunMode.SYNC)
+    requests = sum(sandbox.request_counts().values())
+    changed = "unchanged" if sandbox.snapshot() == before else "CHANGED"
+    echo(f"Second sync {second.run_id}: {second.plan.write_count} writes planned, {requests} requests "
+         f"(reads only); both CRMs' data {changed}.")
+
+
+def _echo_run(title: str, result: RunResult, paths: ReportPaths, echo: Echo) -> None:
+    echo(f"{title} {result.run_id}:")
+    for line in summary_lines(result):
+        echo(f"  {line}")
+    echo(f"  report: {paths.markdown}")
+
+
+def _fresh_folder(output: Path) -> None:
+    for name in ("crmsync.sqlite", "crmsync.sqlite-wal", "crmsync.sqlite-shm"):
+        (output / name).unlink(missing_ok=True)
+    shutil.rmtree(output / "reports", ignore_errors=True)
+    output.mkdir(parents=True, exist_ok=True)
+
