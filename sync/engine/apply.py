@@ -62,15 +62,18 @@ class Applier:
             except RecordError as error:
                 self._fail(create.source.system, create.source.id, error, result)
 
+        # The intent is stored before the call; the create itself is idempotent (planned
+        # Dataverse id, HubSpot upsert key), so a crash here can be replayed safely.
         for create, request in ready:
             self.store.save_intent(
-                request.key or request.record_id or "", self.kind, target,
-                request.record_id, create.source.system, create.source.id,
+                _intent_key(create), self.kind, target,
+                request.record_id or request.key or "", create.source.system, create.source.id,
             )
         outcomes = self.connectors[target].write(self.kind, [request for _, request in ready])
 
         links: list[Link] = []
         synced: dict[str, dict[str, Any]] = {}
+        done: list[tuple[System, str]] = []
         for (create, _), outcome in zip(ready, outcomes, strict=True):
             if not outcome.ok:
                 self._fail(create.source.system, create.source.id, _error_of(outcome, create, target), result)
@@ -79,8 +82,9 @@ class Applier:
             links.append(link)
             synced[link.id] = self._synced_after_create(create, target, link)
             result.created[target] += 1
-            result.done.add((create.source.system, create.source.id))
-        self._commit(links, synced, [(create.source.system, create.source.id) for create, _ in ready])
+            done.append((create.source.system, create.source.id))
+        result.done.update(done)
+        self._commit(links, synced, done, intents=[_intent_key(create) for create, _ in ready])
 
     def _create_request(self, create: Create, target: System) -> WriteRequest:
         values = self.pair.from_canonical(target, create.values)
@@ -149,14 +153,19 @@ class Applier:
 
     # -- shared -----------------------------------------------------------------------
 
-    def _commit(self, links: list[Link], synced: dict[str, dict[str, Any]], done: list[tuple[System, str]]) -> None:
+    def _commit(self, links: list[Link], synced: dict[str, dict[str, Any]], done: list[tuple[System, str]],
+                intents: Sequence[str] = ()) -> None:
         resolved = [(system, self.kind, record_id) for system, record_id in done]
-        self.store.commit_batch(links=links, synced=synced, resolved_errors=resolved)
+        self.store.commit_batch(links=links, synced=synced, resolved_errors=resolved, done_intents=intents)
 
     def _fail(self, system: System, record_id: str, error: RecordError, result: ApplyResult) -> None:
         result.errors.append(error)
         self.store.record_error(system, self.kind, record_id, error.reason, field=error.field)
         log.warning("sync.record_failed", kind=str(self.kind), system=str(system), record_id=record_id, reason=error.reason)
+
+
+def _intent_key(create: Create) -> str:
+    return f"{create.target}:{create.source.kind}:{create.source.system}:{create.source.id}"
 
 
 def _new_link(kind: Kind, create: Create, outcome: WriteResult) -> Link:

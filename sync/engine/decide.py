@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sync.mapping import Direction, Policy
 from sync.model import System
 
 
@@ -21,25 +22,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-class Policy(enum.StrEnum):
-    LATEST_WINS = "latest_wins"
-    HUBSPOT_WINS = "hubspot_wins"
-    DYNAMICS_WINS = "dynamics_wins"
-
-
-class Flow(enum.StrEnum):
-    """Which ways a field may be written: the mapping's direction."""
-
-    BOTH = "both"
-    TO_DYNAMICS = "to_dynamics"
-    TO_HUBSPOT = "to_hubspot"
-
-    def allows(self, target: System) -> bool:
-        if self is Flow.BOTH:
-            return True
-        return (self is Flow.TO_DYNAMICS) == (target is System.DYNAMICS)
 
 
 class Rule(enum.StrEnum):
@@ -87,12 +69,12 @@ class ChangeTimes:
     dynamics: datetime | None
 
 
-def decide(field: str, sides: FieldSides, flow: Flow, policy: Policy, times: ChangeTimes) -> Decision:
+def decide(field: str, sides: FieldSides, flow: Direction, policy: Policy, times: ChangeTimes) -> Decision:
     """Decide one field of a linked pair by direction, synced value and conflict policy."""
     if sides.hubspot == sides.dynamics:
         return Decision(field, None, sides.hubspot, Rule.EQUAL, "both sides agree")
 
-    if flow is not Flow.BOTH:
+    if flow is not Direction.BOTH:
         return _one_way(field, sides, flow)
 
     if sides.synced is MISSING:
@@ -107,10 +89,10 @@ def decide(field: str, sides: FieldSides, flow: Flow, policy: Policy, times: Cha
     return _by_policy(field, sides, policy, times, conflict=True)
 
 
-def _one_way(field: str, sides: FieldSides, flow: Flow) -> Decision:
+def _one_way(field: str, sides: FieldSides, flow: Direction) -> Decision:
     # Only the source's changes flow; an edit on the target side stays until the source
     # changes again. The synced value of a one-way field is the source's last value.
-    source = System.HUBSPOT if flow is Flow.TO_DYNAMICS else System.DYNAMICS
+    source = System.HUBSPOT if flow is Direction.TO_DYNAMICS else System.DYNAMICS
     value = sides.hubspot if source is System.HUBSPOT else sides.dynamics
     if sides.synced is MISSING:
         changed = not _is_empty(value)

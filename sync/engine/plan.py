@@ -16,6 +16,7 @@ from sync.model import Kind, Record, System
 
 class SkipReason(enum.StrEnum):
     AMBIGUOUS = "ambiguous"
+    REVIEW = "possible_match"
     INVALID = "invalid"
     DELETED = "deleted"
     MISSING_REFERENCE = "missing_reference"
@@ -111,6 +112,7 @@ class KindPlan:
             "new_links": sum(1 for pair in self.pairs if pair.new_link),
             "conflicts": self.conflict_count,
             "unmatched": sum(1 for skip in self.skips if skip.reason is SkipReason.AMBIGUOUS),
+            "possible_matches": sum(1 for skip in self.skips if skip.reason is SkipReason.REVIEW),
             "invalid": sum(1 for skip in self.skips if skip.reason is SkipReason.INVALID),
             "suspected_duplicates": len(self.duplicates),
         }

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sync.engine.decide import MISSING, ChangeTimes, FieldSides, Flow, Policy, decide
+from sync.engine.decide import MISSING, ChangeTimes, FieldSides, decide
 from sync.engine.plan import Create, Duplicate, KindPlan, PairPlan, Skip, SkipReason
 from sync.errors import RecordError
 from sync.identity import Candidate, CompanyCandidate, find_duplicates, match_companies, match_contacts
-from sync.mapping import ObjectPair
+from sync.mapping import Direction, ObjectPair, Policy
 from sync.model import Kind, Record, System
 from sync.state import StateStore
 
@@ -193,11 +193,15 @@ class Planner:
 
         for match in result.matches:
             link(match.left_id, match.right_id, f"{match.method} ({match.evidence})")
-        for match in result.possible:
-            plan.possible_matches.append((match.left_id, match.right_id, match.score, match.evidence))
-
         ambiguous: set[str] = set()
         records = {side.record.id: side.record for side in hubspot + dynamics}
+        # A possible match is neither linked nor created: creating it could make a duplicate.
+        for match in result.possible:
+            plan.possible_matches.append((match.left_id, match.right_id, match.score, match.evidence))
+            for record_id in (match.left_id, match.right_id):
+                if record_id not in ambiguous:
+                    ambiguous.add(record_id)
+                    plan.skips.append(Skip(records[record_id], SkipReason.REVIEW, f"possible match, score {match.score:.0f}: {match.evidence}"))
         for group in result.ambiguous:
             for record_id in (*group.left_ids, *group.right_ids):
                 ambiguous.add(record_id)
@@ -216,7 +220,7 @@ class Planner:
             plan.skips.append(Skip(side.record, SkipReason.MISSING_REFERENCE, pending))
             return
         values = {name: side.values.get(name) for name, flow, _ in _comparable_fields(given.pair)
-                  if not name.startswith(REF_PREFIX) and flow.allows(target)}
+                  if not name.startswith(REF_PREFIX) and flow.flows_to(target)}
         create = Create(side.record, target, values, refs)
         if target is System.DYNAMICS:
             create.planned_id = planned_dataverse_id(given.kind, side.record.id)
@@ -230,9 +234,9 @@ class Planner:
         plan.creates.append(create)
 
 
-def _comparable_fields(pair: ObjectPair) -> list[tuple[str, Flow, Policy]]:
-    fields = [(rule.name, Flow(str(rule.direction)), Policy(str(rule.policy or Policy.LATEST_WINS))) for rule in pair.fields]
-    fields += [(REF_PREFIX + ref.target, Flow(str(ref.direction)), Policy.LATEST_WINS) for ref in pair.references]
+def _comparable_fields(pair: ObjectPair) -> list[tuple[str, Direction, Policy]]:
+    fields = [(rule.name, rule.direction, rule.policy or Policy.LATEST_WINS) for rule in pair.fields]
+    fields += [(REF_PREFIX + ref.target, ref.direction, Policy.LATEST_WINS) for ref in pair.references]
     return fields
 
 

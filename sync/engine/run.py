@@ -15,7 +15,7 @@ import structlog
 
 from sync.connectors.base import Connector
 from sync.engine.apply import Applier, ApplyResult
-from sync.engine.plan import KindPlan, Plan
+from sync.engine.plan import KindPlan, Plan, SkipReason
 from sync.engine.reconcile import KindInput, Planner
 from sync.errors import RecordError
 from sync.mapping import Mapping
@@ -104,12 +104,17 @@ class SyncEngine:
         if mode is RunMode.DRY_RUN:
             return
 
-        for error in planner.record_errors:
-            self.store.record_error(System(error.system), kind, error.record_id or "", error.reason, field=error.field)
+        self._queue_skipped(kind, plan)
         applied = Applier(self.store, self.connectors, pair, self.batch_size).apply(plan)
         result.applied[kind] = applied
         result.errors.extend(applied.errors)
         self._commit_cursors(kind, cursors, started)
+
+    def _queue_skipped(self, kind: Kind, plan: KindPlan) -> None:
+        """Keep skipped records in the retry queue, so later runs read them again by id."""
+        for skip in plan.skips:
+            if skip.reason is not SkipReason.DELETED:
+                self.store.record_error(skip.record.system, kind, skip.record.id, f"{skip.reason}: {skip.detail}")
 
     def _read(self, kind: Kind) -> tuple[dict[System, list[Record]], dict[System, tuple[str | None, bool]]]:
         records: dict[System, list[Record]] = {}

@@ -31,6 +31,7 @@ COUNT_LABELS = {
     "new_links": "newly matched pairs",
     "conflicts": "conflicts",
     "unmatched": "unmatched (ambiguous)",
+    "possible_matches": "possible matches held for review",
     "invalid": "invalid records",
     "suspected_duplicates": "suspected duplicates",
     "created_in_hubspot": "created in HubSpot",

@@ -1,0 +1,166 @@
+"""One run of the engine against in-memory connectors, with the shipped mapping."""
+
+from pathlib import Path
+
+import pytest
+
+from sync.engine.run import RunMode, SyncEngine
+from sync.mapping import load_mapping
+from sync.model import Kind, System
+from sync.state import StateStore
+from tests.engine.fakes import Clock, FakeConnector
+
+MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "default.yaml"
+
+
+@pytest.fixture
+def world(tmp_path):
+    clock = Clock()
+    hubspot = FakeConnector(System.HUBSPOT, clock)
+    dynamics = FakeConnector(System.DYNAMICS, clock)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    engine = SyncEngine(load_mapping(MAPPING), {System.HUBSPOT: hubspot, System.DYNAMICS: dynamics}, store, clock=clock)
+    yield engine, hubspot, dynamics, store
+    store.close()
+
+
+def _contact(hubspot: FakeConnector, email: str, first: str = "Pat", last: str = "Lee") -> str:
+    return hubspot.add(Kind.CONTACT, {"email": email, "firstname": first, "lastname": last})
+
+
+def _opportunity(dynamics: FakeConnector, name: str, amount: float, state: int = 0, stage: int = 1, **extra) -> str:
+    values = {"name": name, "estimatedvalue": amount, "statecode": state, "statuscode": 1, "salesstage": stage,
+              "estimatedclosedate": "2026-05-01", **extra}
+    return dynamics.add(Kind.DEAL, values)
+
+
+def test_first_run_creates_both_ways(world):
+    engine, hubspot, dynamics, store = world
+    _contact(hubspot, "pat@acme.example")
+    _opportunity(dynamics, "Big deal", 5000.0)
+
+    engine.run()
+
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+    assert len(hubspot.records[Kind.DEAL]) == 1
+    deal = next(iter(hubspot.records[Kind.DEAL].values()))
+    assert deal.values["amount"] == "5000"
+    assert deal.values["dealstage"] == "qualifiedtobuy"
+
+
+def test_second_run_writes_nothing(world):
+    engine, hubspot, dynamics, _ = world
+    _contact(hubspot, "pat@acme.example")
+    _opportunity(dynamics, "Big deal", 5000.0)
+    engine.run()
+    writes = hubspot.write_count() + dynamics.write_count()
+
+    second = engine.run()
+
+    assert hubspot.write_count() + dynamics.write_count() == writes
+    assert second.plan.write_count == 0
+
+
+def test_dry_run_writes_nothing_and_predicts(world):
+    engine, hubspot, dynamics, store = world
+    _contact(hubspot, "pat@acme.example")
+    _opportunity(dynamics, "Big deal", 5000.0)
+
+    dry = engine.run(RunMode.DRY_RUN)
+    real = engine.run(RunMode.SYNC)
+
+    assert hubspot.write_count() + dynamics.write_count() == real.plan.write_count
+    assert dry.plan.counts() == real.plan.counts()
+
+
+def test_exact_email_match_links_without_create(world):
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "Pat@Acme.example ")
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "pat@acme.example", "firstname": "Pat", "lastname": "Lee"})
+
+    engine.run()
+
+    assert len(hubspot.records[Kind.CONTACT]) == 1
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, contact_id) is not None
+
+
+def test_edit_in_hubspot_flows_to_dynamics(world):
+    engine, hubspot, dynamics, _ = world
+    contact_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+
+    hubspot.edit(Kind.CONTACT, contact_id, firstname="Patricia")
+    engine.run()
+
+    created = next(iter(dynamics.records[Kind.CONTACT].values()))
+    assert created.values["firstname"] == "Patricia"
+
+
+def test_edit_in_dynamics_flows_to_hubspot(world):
+    engine, hubspot, dynamics, _ = world
+    opportunity = _opportunity(dynamics, "Big deal", 5000.0)
+    engine.run()
+
+    dynamics.edit(Kind.DEAL, opportunity, statecode=1, statuscode=3)
+    engine.run()
+
+    deal = next(iter(hubspot.records[Kind.DEAL].values()))
+    assert deal.values["dealstage"] == "closedwon"
+
+
+def test_conflict_latest_wins_and_is_recorded(world):
+    engine, hubspot, dynamics, _ = world
+    contact_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+    dynamics_id = next(iter(dynamics.records[Kind.CONTACT]))
+
+    hubspot.edit(Kind.CONTACT, contact_id, lastname="Older")
+    dynamics.edit(Kind.CONTACT, dynamics_id, lastname="Newer")
+    result = engine.run()
+
+    assert hubspot.records[Kind.CONTACT][contact_id].values["lastname"] == "Newer"
+    conflicts = [decision for pair in result.plan.kinds[Kind.CONTACT].pairs for decision in pair.conflicts]
+    assert [decision.field for decision in conflicts] == ["last_name"]
+    assert "latest_wins" in conflicts[0].reason
+
+
+def test_shared_email_in_dynamics_links_none(world):
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "pat@acme.example")
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "pat@acme.example", "lastname": "Lee"})
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "PAT@acme.example", "lastname": "Lee-Smith"})
+
+    result = engine.run()
+
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, contact_id) is None
+    assert len(dynamics.records[Kind.CONTACT]) == 2
+    assert len(hubspot.records[Kind.CONTACT]) == 1
+    assert result.plan.kinds[Kind.CONTACT].counts()["unmatched"] == 3
+
+
+def test_failed_write_is_retried_next_run(world):
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "pat@acme.example", last="REJECT")
+    first = engine.run()
+    assert first.failed == 1
+    assert [row.record_id for row in store.record_errors()] == [contact_id]
+
+    hubspot.edit(Kind.CONTACT, contact_id, lastname="Lee")
+    engine.run()
+
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+    assert store.record_errors() == []
+
+
+def test_deal_keeps_its_company(world):
+    engine, hubspot, dynamics, store = world
+    account = dynamics.add(Kind.COMPANY, {"name": "Acme", "websiteurl": "https://acme.example"})
+    _opportunity(dynamics, "Big deal", 5000.0, **{"_customerid_value": account})
+    dynamics.records[Kind.DEAL][next(iter(dynamics.records[Kind.DEAL]))].refs = {Kind.COMPANY: [account]}
+
+    engine.run()
+
+    company_id = store.link_for(System.DYNAMICS, Kind.COMPANY, account).hubspot_id
+    deal = next(iter(hubspot.records[Kind.DEAL].values()))
+    assert deal.refs == {Kind.COMPANY: [company_id]}
