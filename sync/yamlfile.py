@@ -49,6 +49,9 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         raise ConfigError(Problem(f"invalid YAML: {reason}", file=path, line=line, column=column)) from None
     except YAMLError as error:
         raise ConfigError(Problem(f"invalid YAML: {error}", file=path)) from None
+    except RecursionError:
+        raise ConfigError(Problem("invalid YAML: the document is nested too deeply", file=path,
+                                  fix="flatten the structure")) from None
 
 
 def location_of(document: Any, location: Sequence[str | int]) -> tuple[int | None, int | None]:
@@ -58,7 +61,10 @@ def location_of(document: Any, location: Sequence[str | int]) -> tuple[int | Non
     node = document
     for part in location:
         if isinstance(node, CommentedMap) and part in node:
-            key_line, key_column = node.lc.key(part)
+            try:
+                key_line, key_column = node.lc.key(part)
+            except (KeyError, TypeError):  # keys from a `<<` merge have no position of their own
+                break
             line, column = key_line + 1, key_column + 1
             node = node[part]
         elif isinstance(node, CommentedSeq) and str(part).isdigit() and int(part) < len(node):

@@ -1,0 +1,89 @@
+"""Checks across fields and kinds, run once every field of a mapping has been read."""
+
+from __future__ import annotations
+
+from sync.mapping.problems import ProblemList
+from sync.mapping.schema import FieldRule, ObjectPair, ValueEntry
+from sync.mapping.terms import FieldType
+from sync.mapping.values import value_key
+from sync.model import Kind, System
+
+
+def check_pairs(pairs: dict[Kind, ObjectPair], problems: ProblemList) -> None:
+    """Add a problem for each clash between fields, value-map entries or references."""
+    for kind, pair in pairs.items():
+        check_write_targets(pair, problems)
+        for rule in pair.fields:
+            if rule.type is FieldType.ENUM:
+                check_value_map(rule, ("objects", kind.value, "fields", rule.name), problems)
+        for ref in pair.references:
+            if ref.target not in pairs:
+                problems.add(
+                    ("objects", kind.value, "references", ref.target.value),
+                    f"reference to {ref.target}, but {ref.target} is not mapped under `objects`",
+                    fix=f"add a `{ref.target}` section under `objects`, or remove this reference",
+                )
+
+
+def check_write_targets(pair: ObjectPair, problems: ProblemList) -> None:
+    """Report two fields that write the same HubSpot property or Dataverse column."""
+    for system in System:
+        writers: dict[str, FieldRule] = {}
+        for rule in pair.fields:
+            if not rule.flows_to(system):
+                continue
+            for index, name in enumerate(rule.names_in(system)):
+                first = writers.setdefault(name, rule)
+                if first is rule:
+                    continue
+                key = ("hubspot",) if system is System.HUBSPOT else ("dynamics", index)
+                noun = "property" if system is System.HUBSPOT else "column"
+                problems.add(
+                    ("objects", pair.kind.value, "fields", rule.name, *key),
+                    f"fields `{first.name}` and `{rule.name}` both write {system.label} {noun} `{name}`",
+                    fix=f"map `{name}` in one field only, or set `direction` so that only one of them writes to {system.label}",
+                )
+
+
+def check_value_map(rule: FieldRule, path: tuple[str, ...], problems: ProblemList) -> None:
+    """Report entries that make a direction ambiguous, and entries that can never match."""
+    for index, entry in enumerate(rule.values):
+        earlier = rule.values[:index]
+        message, fix = _clash(entry, earlier)
+        if message:
+            problems.add((*path, "values", index), message, fix=fix)
+
+
+def _clash(entry: ValueEntry, earlier: tuple[ValueEntry, ...]) -> tuple[str | None, str | None]:
+    for other in earlier:
+        if entry.flows_to(System.DYNAMICS) and other.flows_to(System.DYNAMICS) and entry.hubspot == other.hubspot:
+            return (
+                f"the value map is not one-to-one: HubSpot value `{entry.hubspot}` is also mapped at line "
+                f"{other.line}, so writing it to Dataverse is ambiguous",
+                f"remove one of the two entries, or mark this one `direction: to_hubspot`",
+            )
+    for other in earlier:
+        if not (entry.flows_to(System.HUBSPOT) and other.flows_to(System.HUBSPOT)):
+            continue
+        mine, theirs = _normalised(entry), _normalised(other)
+        if mine == theirs:
+            return (
+                f"the value map is not one-to-one: the Dataverse values {_show(entry)} are also mapped at "
+                f"line {other.line}, so reading them from Dataverse is ambiguous",
+                "remove one of the two entries, or mark this one `direction: to_dynamics`",
+            )
+        if theirs.items() <= mine.items():
+            return (
+                f"this entry never matches a Dataverse row: the entry at line {other.line} "
+                f"({_show(other)}) comes first and matches every row that this one matches",
+                f"move this entry above line {other.line}, because the first matching entry wins",
+            )
+    return None, None
+
+
+def _normalised(entry: ValueEntry) -> dict[str, str]:
+    return {column: value_key(value) for column, value in entry.dynamics.items()}
+
+
+def _show(entry: ValueEntry) -> str:
+    return "{" + ", ".join(f"{column}: {value}" for column, value in entry.dynamics.items()) + "}"
