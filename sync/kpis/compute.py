@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import TypeVar
 
+from sync.kpis.breakdowns import breakdowns
 from sync.kpis.definitions import (
     MONTHS_PER_HALF,
     FiscalMonth,
@@ -22,7 +22,6 @@ from sync.kpis.definitions import (
     fiscal_month,
     stage_table,
 )
-from sync.kpis.breakdowns import breakdowns
 from sync.kpis.facts import DealFacts, ValueIssue
 from sync.kpis.periods import (
     revenue_by_period,
@@ -34,7 +33,6 @@ from sync.kpis.periods import (
     year_on_year,
 )
 from sync.kpis.pipeline import sales_cycle, velocity, weighted_pipeline
-from sync.kpis.stages import StageEvent, StageHistory, stage_history
 from sync.kpis.results import (
     ALL_PERIODS,
     DataQuality,
@@ -47,9 +45,8 @@ from sync.kpis.results import (
     OverdueDeal,
     RecordCounts,
     Status,
-    WinRate,
-    WonRevenue,
 )
+from sync.kpis.stages import StageEvent, StageHistory, stage_history
 
 Clock = Callable[[], datetime]
 K = TypeVar("K")

@@ -45,7 +45,8 @@ class Ratio:
 class WinRate:
     """Won against won plus lost, among the closed deals whose close date is in `period`.
 
-    `period` is a period label (see `sync.kpis.definitions.parse_period`), or `ALL_PERIODS`. The rate by amount leaves out
+    `period` is a period label (see `sync.kpis.definitions.parse_period`), or
+    `ALL_PERIODS`. The rate by amount leaves out
     the `without_amount` closed deals that have no readable amount. When a CRM zeroes
     the amount of lost deals (`lost_zero_amount` of them), the rate by amount overstates
     the share of value won.

@@ -358,7 +358,8 @@ def csv_rows(report: KpiReport) -> list[list[str]]:
     rows.extend(_overdue_rows(report.overdue, currency))
     rows.extend(_half_rows(report.half_change))
     for name, value in vars(report.data_quality).items():
-        rows.append([f"data_quality_{name}", ALL_PERIODS, str(value), "", "", "deals", ""])
+        note = "not supplied" if value is None else ""
+        rows.append([f"data_quality_{name}", ALL_PERIODS, "" if value is None else str(value), "", "", "deals", note])
     return rows
 
 
