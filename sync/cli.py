@@ -64,7 +64,7 @@ def sync(ctx: click.Context, dry_run: bool, report_dir: Path | None) -> None:
     click.echo(f"{'Dry run' if dry_run else 'Sync'} {result.run_id}:")
     for line in summary_lines(result):
         click.echo(f"  {line}")
-    click.echo(f"Report: {paths.markdown} and {paths.json}")
+    click.echo(f"Report: {paths.html} (also {paths.markdown.name} and {paths.json.name})")
     if result.failed:
         click.echo(f"{result.failed} record(s) failed and are kept for the next run; see the report.")
 
@@ -74,8 +74,11 @@ def sync(ctx: click.Context, dry_run: bool, report_dir: Path | None) -> None:
 @click.option("--kpi-config", type=click.Path(path_type=Path), default=None, help="KPI settings file (YAML).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="As-of date, YYYY-MM-DD.")
 @click.option("--year", type=int, default=None, help="Year whose two halves are compared.")
+@click.option("--format", "output_format", type=click.Choice(["table", "html"]), default="table", show_default=True,
+              help="html also writes kpis.html, a self-contained dashboard with charts.")
 @click.pass_context
-def kpis(ctx: click.Context, output: Path | None, kpi_config: Path | None, as_of, year: int | None) -> None:
+def kpis(ctx: click.Context, output: Path | None, kpi_config: Path | None, as_of, year: int | None,
+         output_format: str) -> None:
     """Compute pipeline KPIs from the reconciled deals of both CRMs."""
     from sync.runtime import open_runtime
     from sync.workflows import compute_and_write_kpis
@@ -84,11 +87,13 @@ def kpis(ctx: click.Context, output: Path | None, kpi_config: Path | None, as_of
     runtime = open_runtime(settings, check_metadata=False)
     try:
         outcome = compute_and_write_kpis(runtime, output or settings.sync.reports_dir, kpi_config,
-                                         as_of.date() if as_of else None, year)
+                                         as_of.date() if as_of else None, year, html=output_format == "html")
     finally:
         runtime.close()
     click.echo(outcome.table)
     click.echo(f"KPIs written to {outcome.json_path} and {outcome.csv_path}")
+    if outcome.html_path is not None:
+        click.echo(f"Dashboard: {outcome.html_path}")
 
 
 @cli.command()

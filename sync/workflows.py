@@ -18,7 +18,8 @@ import structlog
 from sync.engine.reconciled import reconciled_deals
 from sync.engine.run import RunMode, RunResult
 from sync.errors import ConfigError, Problem
-from sync.kpis import KpiReport, KpiSettings, Outcome, compute_kpis, facts_from_canonical, load_kpi_settings
+from sync.kpis import KpiReport, KpiSettings, Outcome, RecordCounts, compute_kpis, facts_from_canonical, load_kpi_settings
+from sync.reports.html import render_kpi_dashboard
 from sync.reports.kpis import render_table, to_json, write_csv
 from sync.reports.reconciliation import ReportPaths, summary_lines, write_report
 from sync.runtime import Runtime, open_runtime
@@ -50,20 +51,30 @@ class KpiOutcome:
     table: str
     json_path: Path
     csv_path: Path
+    html_path: Path | None
     problems: list[str]
 
 
 def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | None,
-                           as_of: date | None, year: int | None) -> KpiOutcome:
-    """Compute the KPIs from the reconciled deals and write kpis.json and kpis.csv."""
+                           as_of: date | None, year: int | None, *, html: bool = False,
+                           duplicates: int = 0, unmatched: int = 0) -> KpiOutcome:
+    """Compute the KPIs from the reconciled deals; write kpis.json, kpis.csv and, with
+    `html`, the kpis.html dashboard. `duplicates` and `unmatched` are record counts from
+    the last reconciliation, for the data-quality section."""
     settings = load_kpi_settings(kpi_config) if kpi_config else KpiSettings()
     overrides = {key: value for key, value in (("as_of", as_of), ("year", year)) if value is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)
 
     deals = reconciled_deals(runtime.mapping, runtime.connectors, runtime.store)
-    facts, problems = facts_from_canonical(deals.values, settings, stage_outcomes(runtime))
-    report = compute_kpis(facts, settings)
+    stages = runtime.hubspot.deal_stages()
+    outcomes = _stage_outcomes(stages)
+    facts, problems = facts_from_canonical(deals.values, settings, outcomes)
+    report = compute_kpis(
+        facts, settings, stage_outcomes=outcomes,
+        stage_probabilities={stage.stage_id: stage.probability for stage in stages},
+        record_counts=RecordCounts(suspected_duplicates=duplicates, unmatched=unmatched),
+    )
 
     output.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = output / "kpis.json", output / "kpis.csv"
@@ -72,14 +83,18 @@ def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | No
                               "hubspot_only": deals.hubspot_only, "dynamics_only": deals.dynamics_only}
     json_path.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
     write_csv(report, csv_path)
+    html_path = None
+    if html:
+        html_path = output / "kpis.html"
+        html_path.write_text(render_kpi_dashboard(report), encoding="utf-8")
     table = render_table(report) + _population_line(deals)
-    return KpiOutcome(report, table, json_path, csv_path, problems + deals.invalid)
+    return KpiOutcome(report, table, json_path, csv_path, html_path, problems + deals.invalid)
 
 
-def stage_outcomes(runtime: Runtime) -> dict[str, Outcome]:
+def _stage_outcomes(stages) -> dict[str, Outcome]:
     """Won, lost or open per HubSpot stage id, from the pipeline API's stage metadata."""
     outcomes = {}
-    for stage in runtime.hubspot.deal_stages():
+    for stage in stages:
         if not stage.closed:
             outcomes[stage.stage_id] = Outcome.OPEN
         else:
@@ -150,18 +165,25 @@ def run_demo(output: Path, data: Path | None, as_of: date | None, echo: Echo) ->
                                mapping.resolve(), (output / "reports").resolve())
         runtime = open_runtime(load_settings(settings_path))
         try:
-            _demo_runs(runtime, sandbox, output / "reports", echo)
-            kpis = compute_and_write_kpis(runtime, output / "reports", None, as_of, None)
+            dry_run = _demo_runs(runtime, sandbox, output / "reports", echo)
+            counts = dry_run.plan.counts()
+            kpis = compute_and_write_kpis(
+                runtime, output / "reports", None, as_of, None, html=True,
+                duplicates=sum(kind["suspected_duplicates"] for kind in counts.values()),
+                unmatched=sum(kind["unmatched"] + kind["possible_matches"] for kind in counts.values()),
+            )
         finally:
             runtime.close()
     echo("")
     echo(kpis.table)
     echo("")
-    echo(f"Reports are in {output / 'reports'}: dry-run-report.md, sync-report.md, kpis.json, kpis.csv")
+    echo(f"Reports are in {output / 'reports'}:")
+    echo(f"  reconciliation (dry run): {output / 'reports' / 'dry-run-report.html'} (also .md and .json)")
+    echo(f"  KPI dashboard:            {kpis.html_path} (also kpis.json and kpis.csv)")
     echo(f"Settings used: {settings_path}")
 
 
-def _demo_runs(runtime: Runtime, sandbox: Sandbox, reports: Path, echo: Echo) -> None:
+def _demo_runs(runtime: Runtime, sandbox: Sandbox, reports: Path, echo: Echo) -> RunResult:
     dry = runtime.engine.run(RunMode.DRY_RUN)
     _echo_run("Dry run (nothing written)", dry, write_report(dry, reports), echo)
 
@@ -172,9 +194,10 @@ def _demo_runs(runtime: Runtime, sandbox: Sandbox, reports: Path, echo: Echo) ->
     sandbox.reset_counts()
     second = runtime.engine.run(RunMode.SYNC)
     requests = sum(sandbox.request_counts().values())
-    changed = "unchanged" if sandbox.snapshot() == before else "CHANGED"
-    echo(f"Second sync {second.run_id}: {second.plan.write_count} writes planned, {requests} requests "
-         f"(reads only); both CRMs' data {changed}.")
+    changed = "unchanged" if sandbox.snapshot() == before else "changed"
+    echo(f"Second sync {second.run_id}: {second.plan.write_count} writes planned, {requests} requests of which "
+         f"{sandbox.write_requests()} writes; the data in both CRMs is {changed}.")
+    return dry
 
 
 def _echo_run(title: str, result: RunResult, paths: ReportPaths, echo: Echo) -> None:

@@ -79,12 +79,34 @@ class Applier:
                 self._fail(create.source.system, create.source.id, _error_of(outcome, create, target), result)
                 continue
             link = _new_link(self.kind, create, outcome)
+            taken = self._taken(link, target, links)
+            if taken:
+                self._fail(create.source.system, create.source.id, RecordError(
+                    f"the create in {target.label} landed on record {link.record_id(target)}, which is already "
+                    f"linked to {taken}; the two records are kept apart for review",
+                    system=str(create.source.system), kind=str(self.kind), record_id=create.source.id,
+                ), result)
+                continue
             links.append(link)
             synced[link.id] = self._synced_after_create(create, target, link)
             result.created[target] += 1
             done.append((create.source.system, create.source.id))
         result.done.update(done)
         self._commit(links, synced, done, intents=[_intent_key(create) for create, _ in ready])
+
+    def _taken(self, link: Link, target: System, batch: list[Link]) -> str | None:
+        """Say which record a new link's target already belongs to, if any.
+
+        An upsert by email or key can land on an existing record instead of creating one.
+        """
+        target_id = link.record_id(target)
+        for other in batch:
+            if other.record_id(target) == target_id:
+                return f"{target.other.label} record {other.record_id(target.other)}"
+        existing = self.store.link_for(target, self.kind, target_id)
+        if existing is not None:
+            return f"{target.other.label} record {existing.record_id(target.other)}"
+        return None
 
     def _create_request(self, create: Create, target: System) -> WriteRequest:
         values = self.pair.from_canonical(target, create.values)

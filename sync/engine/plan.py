@@ -14,6 +14,28 @@ from sync.engine.decide import Decision
 from sync.model import Kind, Record, System
 
 
+# What each count of `KindPlan.counts` and the run's write counts mean, for reports.
+COUNT_LABELS = {
+    "read_hubspot": "read from HubSpot",
+    "read_dynamics": "read from Dynamics",
+    "create_in_hubspot": "to create in HubSpot",
+    "create_in_dynamics": "to create in Dynamics",
+    "update_in_hubspot": "to update in HubSpot",
+    "update_in_dynamics": "to update in Dynamics",
+    "new_links": "newly matched pairs",
+    "conflicts": "conflicts",
+    "unmatched": "unmatched (ambiguous)",
+    "possible_matches": "possible matches held for review",
+    "invalid": "invalid records",
+    "suspected_duplicates": "suspected duplicates",
+    "created_in_hubspot": "created in HubSpot",
+    "created_in_dynamics": "created in Dynamics",
+    "updated_in_hubspot": "updated in HubSpot",
+    "updated_in_dynamics": "updated in Dynamics",
+    "failed": "failed writes",
+}
+
+
 class SkipReason(enum.StrEnum):
     AMBIGUOUS = "ambiguous"
     REVIEW = "possible_match"

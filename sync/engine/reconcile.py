@@ -15,7 +15,7 @@ from typing import Any
 from sync.engine.decide import MISSING, ChangeTimes, FieldSides, decide
 from sync.engine.plan import Create, Duplicate, KindPlan, PairPlan, Skip, SkipReason
 from sync.errors import RecordError
-from sync.identity import Candidate, CompanyCandidate, find_duplicates, match_companies, match_contacts
+from sync.identity import Candidate, CompanyCandidate, EmailRules, find_duplicates, match_companies, match_contacts, normalize_email
 from sync.mapping import Direction, ObjectPair, Policy
 from sync.model import Kind, Record, System
 from sync.state import StateStore
@@ -26,6 +26,18 @@ DATAVERSE_ID_NAMESPACE = uuid.UUID("6c0f3c35-5bd6-4f0e-9a57-3e0b7c1d2a90")
 # HubSpot property that holds the Dataverse id of the record a company or deal was created from.
 HUBSPOT_KEY_PROPERTY = "crmsync_id"
 REF_PREFIX = "ref:"
+
+
+class _Planned:
+    def __repr__(self) -> str:
+        return "PLANNED"
+
+
+# A reference to a record that this dry run plans to create or link in an earlier kind.
+PLANNED: Any = _Planned()
+# Email clean-up for upsert keys: case, spaces and display names only, never provider rules,
+# because HubSpot compares the address itself.
+EXACT_ONLY = EmailRules(gmail_dots=False, googlemail_as_gmail=False, plus_tags=False)
 
 
 def planned_dataverse_id(kind: Kind, hubspot_id: str) -> str:
@@ -51,8 +63,16 @@ class KindInput:
 
 
 class Planner:
-    def __init__(self, store: StateStore) -> None:
+    """Plans kinds one after the other.
+
+    `planned` holds the records that an earlier kind of the same dry run plans to create
+    or link. A real run applies each kind before planning the next, so there the links
+    already exist; a dry run uses `planned` so that its references resolve the same way.
+    """
+
+    def __init__(self, store: StateStore, planned: set[tuple[System, Kind, str]] | None = None) -> None:
         self.store = store
+        self.planned = planned if planned is not None else set()
         self.record_errors: list[RecordError] = []
 
     def plan_kind(self, given: KindInput) -> KindPlan:
@@ -68,7 +88,14 @@ class Planner:
             plan.pairs.append(self._compare(given.pair, link_id, hubspot_side, dynamics_side, synced))
 
         self._match_unlinked(given, unlinked_hubspot, unlinked_dynamics, plan)
+        self._remember_planned(given.kind, plan)
         return plan
+
+    def _remember_planned(self, kind: Kind, plan: KindPlan) -> None:
+        self.planned.update((create.source.system, kind, create.source.id) for create in plan.creates)
+        for pair in plan.pairs:
+            if pair.new_link:
+                self.planned.update({(System.HUBSPOT, kind, pair.hubspot.id), (System.DYNAMICS, kind, pair.dynamics.id)})
 
     # -- canonical values -------------------------------------------------------------
 
@@ -97,8 +124,13 @@ class Planner:
                 values[REF_PREFIX + reference.target] = None
                 continue
             link = self.store.link_for(record.system, reference.target, ids[0])
-            # A reference to a record that is not linked yet cannot be compared or written.
-            values[REF_PREFIX + reference.target] = link.id if link else MISSING
+            if link is not None:
+                values[REF_PREFIX + reference.target] = link.id
+            elif (record.system, reference.target, ids[0]) in self.planned:
+                values[REF_PREFIX + reference.target] = PLANNED
+            else:
+                # A reference to a record that is not linked yet cannot be compared or written.
+                values[REF_PREFIX + reference.target] = MISSING
         return values
 
     # -- links ------------------------------------------------------------------------
@@ -141,7 +173,7 @@ class Planner:
         for name, flow, policy in _comparable_fields(pair):
             hubspot_value = hubspot.values.get(name)
             dynamics_value = dynamics.values.get(name)
-            if hubspot_value is MISSING or dynamics_value is MISSING:
+            if any(value is MISSING or value is PLANNED for value in (hubspot_value, dynamics_value)):
                 continue  # a reference whose target is not linked yet; compared next run
             sides = FieldSides(hubspot_value, dynamics_value, synced.get(name, MISSING) if not new_link else MISSING)
             decision = decide(name, sides, flow, policy, times)
@@ -225,9 +257,11 @@ class Planner:
         if target is System.DYNAMICS:
             create.planned_id = planned_dataverse_id(given.kind, side.record.id)
         elif given.kind is Kind.CONTACT:
-            create.key = side.values.get("email")
+            # HubSpot creates contacts as upserts by email, so the email must be valid.
+            create.key = normalize_email(side.values.get("email"), EXACT_ONLY)
             if not create.key:
-                plan.skips.append(Skip(side.record, SkipReason.INVALID, "no email: HubSpot contacts are created by email"))
+                detail = f"email {side.values.get('email')!r} is missing or not a valid address; HubSpot contacts are created by email"
+                plan.skips.append(Skip(side.record, SkipReason.INVALID, detail))
                 return
         else:
             create.key = side.record.id
@@ -264,6 +298,9 @@ def _create_refs(pair: ObjectPair, side: Side, target: System, store: StateStore
             continue
         if value is MISSING:
             return {}, f"its {reference.target} is not linked yet"
+        if value is PLANNED:
+            refs[reference.target] = "(created in this run)"
+            continue
         link = store.link_by_id(value)
         refs[reference.target] = link.hubspot_id if target is System.HUBSPOT else link.dynamics_id
     return refs, ""

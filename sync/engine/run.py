@@ -74,6 +74,7 @@ class SyncEngine:
     def run(self, mode: RunMode = RunMode.SYNC) -> RunResult:
         """Run once; a dry run plans the same way and writes nothing to either CRM."""
         run_id = self.store.start_run(str(mode))
+        self._planned: set[tuple[System, Kind, str]] = set()
         structlog.contextvars.bind_contextvars(run_id=run_id)
         result = RunResult(run_id, mode, Plan())
         try:
@@ -96,7 +97,7 @@ class SyncEngine:
         records, cursors = self._read(kind)
         records = self._complete_pairs(kind, records)
 
-        planner = Planner(self.store)
+        planner = Planner(self.store, self._planned if mode is RunMode.DRY_RUN else None)
         plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)

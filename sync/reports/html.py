@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from sync.kpis.breakdowns import Breakdown
 from sync.kpis.definitions import Grain
 from sync.kpis.results import KpiReport, Ratio, Status, WonRevenue
-from sync.reports.reconciliation import COUNT_LABELS
+from sync.engine.plan import COUNT_LABELS
 
 # Rows listed per record-level table. The JSON reports keep every row.
 HTML_ROW_LIMIT = 500

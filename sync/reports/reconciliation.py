@@ -14,38 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from sync.engine.decide import MISSING
-from sync.engine.plan import PairPlan
+from sync.engine.plan import COUNT_LABELS, PairPlan
 from sync.engine.run import RunResult
+from sync.reports.html import render_reconciliation_html
 from sync.model import System
 
 # Record-level sections list at most this many rows per kind in Markdown; JSON has all.
 MARKDOWN_ROW_LIMIT = 50
 
-COUNT_LABELS = {
-    "read_hubspot": "read from HubSpot",
-    "read_dynamics": "read from Dynamics",
-    "create_in_hubspot": "to create in HubSpot",
-    "create_in_dynamics": "to create in Dynamics",
-    "update_in_hubspot": "to update in HubSpot",
-    "update_in_dynamics": "to update in Dynamics",
-    "new_links": "newly matched pairs",
-    "conflicts": "conflicts",
-    "unmatched": "unmatched (ambiguous)",
-    "possible_matches": "possible matches held for review",
-    "invalid": "invalid records",
-    "suspected_duplicates": "suspected duplicates",
-    "created_in_hubspot": "created in HubSpot",
-    "created_in_dynamics": "created in Dynamics",
-    "updated_in_hubspot": "updated in HubSpot",
-    "updated_in_dynamics": "updated in Dynamics",
-    "failed": "failed writes",
-}
 
 
 @dataclass(frozen=True)
 class ReportPaths:
     markdown: Path
     json: Path
+    html: Path
 
 
 def write_report(result: RunResult, directory: Path, now: datetime | None = None) -> ReportPaths:
@@ -54,9 +37,10 @@ def write_report(result: RunResult, directory: Path, now: datetime | None = None
     now = now or datetime.now(UTC)
     document = to_json(result, now)
     stem = "dry-run" if str(result.mode) == "dry_run" else "sync"
-    paths = ReportPaths(directory / f"{stem}-report.md", directory / f"{stem}-report.json")
+    paths = ReportPaths(*(directory / f"{stem}-report.{suffix}" for suffix in ("md", "json", "html")))
     paths.markdown.write_text(to_markdown(document), encoding="utf-8")
     paths.json.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
+    paths.html.write_text(render_reconciliation_html(document), encoding="utf-8")
     return paths
 
 

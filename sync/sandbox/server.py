@@ -28,6 +28,12 @@ TENANT_ID = "5f1c8f0e-0000-4000-8000-00000000c0de"
 CLIENT_ID = "b1e2c3d4-0000-4000-8000-0000000000a1"
 # The sandbox's Dataverse pretends to be this environment; tokens are asked for its scope.
 RESOURCE = "https://sandbox.crm.dynamics.com"
+# Endpoints that change data, as `request_counts` names them.
+WRITE_ENDPOINTS = frozenset({
+    "hubspot.create", "hubspot.update", "hubspot.archive", "hubspot.batch_create", "hubspot.batch_update",
+    "hubspot.batch_upsert", "hubspot.batch_archive", "hubspot.associations_create", "hubspot.associations_put",
+    "dataverse.create", "dataverse.update", "dataverse.delete", "dataverse.batch", "dataverse.close_opportunity",
+})
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,10 @@ class Sandbox:
                                ("token", self.token.router)):
             counts.update({f"{prefix}.{name}": n for name, n in router.counts.items()})
         return counts
+
+    def write_requests(self) -> int:
+        """Requests to endpoints that change data, since the last reset."""
+        return sum(n for name, n in self.request_counts().items() if name in WRITE_ENDPOINTS)
 
     def reset_counts(self) -> None:
         for router in (self.hubspot.router, self.dataverse.router, self.token.router):

@@ -1,0 +1,107 @@
+"""HubSpot's HTTP statuses mapped to crmsync's error families, in one table.
+
+`STATUS_FAMILIES` decides what happens next for each status: a configuration error stops
+the run, a record error rejects the inputs of one call, a transient error is retried.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Any
+
+from sync.errors import ConfigError, CrmsyncError, Problem, RecordError, TransientError
+
+
+class ErrorFamily(enum.StrEnum):
+    CONFIG = "config"
+    RECORD = "record"
+    TRANSIENT = "transient"
+
+
+STATUS_FAMILIES: dict[int, ErrorFamily] = {
+    400: ErrorFamily.RECORD,
+    401: ErrorFamily.CONFIG,
+    403: ErrorFamily.CONFIG,
+    404: ErrorFamily.RECORD,
+    408: ErrorFamily.TRANSIENT,
+    409: ErrorFamily.RECORD,
+    415: ErrorFamily.CONFIG,
+    423: ErrorFamily.TRANSIENT,
+    429: ErrorFamily.TRANSIENT,
+    500: ErrorFamily.TRANSIENT,
+    502: ErrorFamily.TRANSIENT,
+    503: ErrorFamily.TRANSIENT,
+    504: ErrorFamily.TRANSIENT,
+}
+
+
+def family_of(status: int) -> ErrorFamily:
+    """Return the family of an HTTP status; unlisted 5xx are transient, other statuses record errors."""
+    if status in STATUS_FAMILIES:
+        return STATUS_FAMILIES[status]
+    return ErrorFamily.TRANSIENT if status >= 500 else ErrorFamily.RECORD
+
+
+def parse_body(body: Any) -> dict[str, Any]:
+    """Decode a HubSpot error body; an empty or non-JSON body gives an empty dict."""
+    if isinstance(body, dict):
+        return body
+    try:
+        data = json.loads(body or "")
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Read the wait a 429 or 503 asks for: Retry-After, else HubSpot's window length."""
+    if not headers:
+        return None
+    for name, scale in (("Retry-After", 1.0), ("X-HubSpot-RateLimit-Interval-Milliseconds", 0.001)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value) * scale
+        except ValueError:
+            continue
+    return None
+
+
+def error_for(status: int, body: Any, headers: Any = None, *, operation: str, kind: str | None = None,
+              record_id: str | None = None) -> CrmsyncError:
+    """Build the crmsync error for one failed HubSpot call.
+
+    `operation` names the call, such as "batch upsert contacts". Messages carry HubSpot's
+    category and message, never the access token or the request's headers.
+    """
+    data = parse_body(body)
+    category = str(data.get("category") or data.get("errorType") or "")
+    message = str(data.get("message") or f"HTTP {status}")
+    family = family_of(status)
+    if family is ErrorFamily.TRANSIENT:
+        wait = retry_after_seconds(headers) if status in (429, 503) else None
+        return TransientError(f"HubSpot {operation} failed with {status} {category}: {message}".replace("  ", " "),
+                              status=status, retry_after=wait)
+    if family is ErrorFamily.CONFIG:
+        return _config_error(status, category, message, operation)
+    return RecordError(f"HubSpot rejected {operation} with {status} {category}: {message}",
+                       system="hubspot", kind=kind, record_id=record_id, category=category or None)
+
+
+def _config_error(status: int, category: str, message: str, operation: str) -> ConfigError:
+    if status == 401:
+        return ConfigError(Problem(
+            f"HubSpot rejected the access token on {operation} (401 {category or 'INVALID_AUTHENTICATION'})",
+            field="hubspot.access_token",
+            fix="set hubspot.access_token or CRMSYNC_HUBSPOT_ACCESS_TOKEN to a valid private app token",
+        ))
+    if status == 403:
+        return ConfigError(Problem(
+            f"the HubSpot private app may not perform {operation} (403 {category}): {message}",
+            field="hubspot.access_token",
+            fix="add the missing scope to the private app, such as crm.objects.contacts.write, and retry",
+        ))
+    return ConfigError(Problem(f"HubSpot rejected {operation} with {status} {category}: {message}",
+                               fix="check the HubSpot settings"))

@@ -1,0 +1,43 @@
+"""Shared helpers for the HubSpot tests: a fake clock and a running sandbox."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sync.sandbox.http import Router, SandboxServer
+
+
+class FakeClock:
+    """Wall clock, monotonic clock and sleep that move only when told to."""
+
+    def __init__(self, start: datetime = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)):
+        self.moment = start
+        self.seconds = 1000.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.moment += timedelta(seconds=seconds)
+
+
+def start_server(router: Router) -> SandboxServer:
+    """Start a sandbox server that stops in milliseconds.
+
+    NOTE: SandboxServer.start polls for shutdown every 0.5 s, which adds half a second to
+    each test's teardown; this starts the same loop with a short poll interval instead.
+    """
+    server = SandboxServer(router)
+    server._thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    server._thread.start()
+    return server

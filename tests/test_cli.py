@@ -1,0 +1,129 @@
+"""The command line as a user meets it: commands, reports, and clear errors for bad input."""
+
+import socket
+import textwrap
+
+import pytest
+
+from sync.cli import main
+from tests.conftest import DEFAULT_MAPPING
+
+
+def run(argv, capsys):
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_dry_run_writes_report_and_nothing_else(sandbox, settings_path, tmp_path, capsys):
+    before = sandbox.snapshot()
+    code, out, err = run(["--config", str(settings_path), "sync", "--dry-run"], capsys)
+    assert code == 0, err
+    assert "1 to create in Dynamics" in out
+    assert sandbox.snapshot() == before
+    assert (tmp_path / "reports" / "dry-run-report.md").exists()
+    assert (tmp_path / "reports" / "dry-run-report.json").exists()
+
+
+def test_sync_then_second_sync_writes_nothing(sandbox, settings_path, capsys):
+    assert run(["--config", str(settings_path), "sync"], capsys)[0] == 0
+    before = sandbox.snapshot()
+    sandbox.reset_counts()
+
+    code, out, _ = run(["--config", str(settings_path), "sync"], capsys)
+
+    assert code == 0
+    assert sandbox.write_requests() == 0
+    assert sandbox.snapshot() == before
+
+
+def test_status_lists_runs(sandbox, settings_path, capsys):
+    run(["--config", str(settings_path), "sync"], capsys)
+    code, out, _ = run(["--config", str(settings_path), "status"], capsys)
+    assert code == 0
+    assert "succeeded" in out
+
+
+def test_missing_settings_file(tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+    code, out, err = run(["--config", str(missing), "sync"], capsys)
+    assert code == 2
+    assert str(missing) in err
+    assert "Traceback" not in err
+
+
+def test_malformed_settings_names_line(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text("hubspot:\n  host: [unclosed\n", encoding="utf-8")
+    code, _, err = run(["--config", str(path), "sync"], capsys)
+    assert code == 2
+    assert f"{path}:" in err
+    assert "Traceback" not in err
+
+
+def test_missing_setting_names_env_variable(tmp_path, capsys):
+    path = tmp_path / "partial.yaml"
+    path.write_text("hubspot:\n  host: http://127.0.0.1:9\n", encoding="utf-8")
+    code, _, err = run(["--config", str(path), "sync"], capsys)
+    assert code == 2
+    assert "CRMSYNC_HUBSPOT_ACCESS_TOKEN" in err
+
+
+def test_unknown_mapped_field_stops_before_any_write(sandbox, settings_path, tmp_path, capsys):
+    mapping = tmp_path / "typo.yaml"
+    mapping.write_text(DEFAULT_MAPPING.read_text(encoding="utf-8").replace("{hubspot: firstname,", "{hubspot: frstname,"),
+                       encoding="utf-8")
+    settings_path.write_text(settings_path.read_text(encoding="utf-8").replace(str(DEFAULT_MAPPING), str(mapping)),
+                             encoding="utf-8")
+    before = sandbox.snapshot()
+
+    code, _, err = run(["--config", str(settings_path), "sync"], capsys)
+
+    assert code == 2
+    assert "frstname" in err
+    assert str(mapping) in err
+    assert sandbox.snapshot() == before
+
+
+def test_invalid_mapping_names_file_and_line(sandbox, settings_path, tmp_path, capsys):
+    mapping = tmp_path / "broken.yaml"
+    mapping.write_text(textwrap.dedent("""\
+        version: 1
+        objects:
+          contact:
+            fields:
+              email: {hubspot: email, dynamics: emailaddress1, direction: sideways}
+        """), encoding="utf-8")
+    code, _, err = run(["mappings", "validate", str(mapping)], capsys)
+    assert code == 2
+    assert f"{mapping}:5" in err
+    assert "Traceback" not in err
+
+
+def test_demo_with_missing_csv_column(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "maven_crm_sales_teams.csv").write_text("sales_agent,manager\nAda Moreno,Tom Okafor\n", encoding="utf-8")
+    code, _, err = run(["demo", "--data", str(data), "--output", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert "maven_crm_sales_teams.csv" in err
+    assert "regional_office" in err
+    assert "Traceback" not in err
+
+
+def test_sandbox_port_in_use(tmp_path, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run(["sandbox", "serve", "--dir", str(tmp_path / "sb"), "--hubspot-port", str(port),
+                            "--dataverse-port", "0", "--token-port", "0",
+                            "--settings-out", str(tmp_path / "s.yaml")], capsys)
+    assert code == 2
+    assert f"port {port}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["sync", "--help"], ["demo", "--help"]])
+def test_help_exits_cleanly(argv, capsys):
+    assert run(argv, capsys)[0] == 0
