@@ -443,7 +443,7 @@ class DataverseSandbox:
         if isinstance(part, batch.Operation):
             return batch.PartResult(self._run_operation(part, outer, {}), part.content_id)
 
-        saved = self.store.snapshot()
+        self.store.begin()
         results: list[batch.PartResult] = []
         created: dict[str, str] = {}
         for operation in part.operations:
@@ -453,11 +453,12 @@ class DataverseSandbox:
                 response = self._run_operation(operation, outer, created)
             results.append(batch.PartResult(response, operation.content_id))
             if response.status >= 400:
-                self.store.restore(saved)
+                self.store.rollback()
                 return batch.ChangeSetResult(results)
             location = response.headers.get("OData-EntityId") or response.headers.get("Location")
             if operation.content_id and location:
                 created[operation.content_id] = location
+        self.store.commit()
         return batch.ChangeSetResult(results)
 
     def _run_operation(self, operation: batch.Operation, outer: Request, created: dict[str, str]) -> Response:

@@ -86,6 +86,9 @@ class DataverseStore:
         self.version = 1000
         # Deletions, by entity set: (id, version at deletion), for change tracking.
         self.deleted: dict[str, list[tuple[str, int]]] = {name: [] for name in TABLES}
+        # Rows as they were before the open change set touched them (None: not there).
+        self._journal: dict[tuple[str, str], Row | None] | None = None
+        self._journal_start: tuple[int, dict[str, int]] = (0, {})
         self.insert("transactioncurrencies", {
             "transactioncurrencyid": BASE_CURRENCY_ID, "currencyname": "US Dollar",
             "isocurrencycode": "USD", "currencysymbol": "$",
@@ -118,6 +121,7 @@ class DataverseStore:
         self._defaults(table, row)
         if row.get("overriddencreatedon"):
             row["createdon"] = row["overriddencreatedon"]
+        self._remember(entity_set, row_id)
         self.tables[entity_set][row_id] = row
         return row
 
@@ -126,6 +130,7 @@ class DataverseStore:
         row = self.require(entity_set, row_id)
         changes = self._changes(table, payload, mode, creating=False)
         self._check_state_change(table, row, changes, mode)
+        self._remember(entity_set, row_id)
         self._apply(table, row, changes)
         self._defaults(table, row)
         if mode == WriteMode.API or "modifiedon" not in changes:
@@ -134,9 +139,37 @@ class DataverseStore:
 
     def delete(self, entity_set: str, row_id: str) -> None:
         self.require(entity_set, row_id)
+        self._remember(entity_set, row_id)
         del self.tables[entity_set][row_id]
         self.version += 1
         self.deleted[entity_set].append((row_id, self.version))
+
+    # A change set is atomic: `begin` starts a journal of the rows it touches, `rollback`
+    # puts them back. Only touched rows are copied, so a change set costs what it writes.
+
+    def begin(self) -> None:
+        self._journal = {}
+        self._journal_start = (self.version, {name: len(items) for name, items in self.deleted.items()})
+
+    def commit(self) -> None:
+        self._journal = None
+
+    def rollback(self) -> None:
+        journal, self._journal = self._journal or {}, None
+        for (entity_set, row_id), saved in journal.items():
+            if saved is None:
+                self.tables[entity_set].pop(row_id, None)
+            else:
+                self.tables[entity_set][row_id] = saved
+        self.version, lengths = self._journal_start
+        for name, length in lengths.items():
+            del self.deleted[name][length:]
+
+    def _remember(self, entity_set: str, row_id: str) -> None:
+        if self._journal is None or (entity_set, row_id) in self._journal:
+            return
+        row = self.tables[entity_set].get(row_id)
+        self._journal[(entity_set, row_id)] = copy.deepcopy(row) if row is not None else None
 
     def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy({"tables": self.tables, "version": self.version, "deleted": self.deleted})
