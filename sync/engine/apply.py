@@ -8,6 +8,7 @@ becomes a record error, kept for the next run; the others go on.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,7 +22,8 @@ from sync.engine.reconcile import HUBSPOT_KEY_PROPERTY, REF_PREFIX
 from sync.errors import RecordError
 from sync.mapping import ObjectPair
 from sync.model import Kind, System
-from sync.state import Link, StateStore
+from sync.engine.links import LinkIndex
+from sync.state import Intent, Link, StateStore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -36,8 +38,10 @@ class ApplyResult:
 
 
 class Applier:
-    def __init__(self, store: StateStore, connectors: dict[System, Connector], pair: ObjectPair, batch_size: int):
+    def __init__(self, store: StateStore, links: LinkIndex, connectors: dict[System, Connector], pair: ObjectPair,
+                 batch_size: int):
         self.store = store
+        self.links = links
         self.connectors = connectors
         self.pair = pair
         self.kind = pair.kind
@@ -62,13 +66,7 @@ class Applier:
             except RecordError as error:
                 self._fail(create.source.system, create.source.id, error, result)
 
-        # The intent is stored before the call; the create itself is idempotent (planned
-        # Dataverse id, HubSpot upsert key), so a crash here can be replayed safely.
-        for create, request in ready:
-            self.store.save_intent(
-                _intent_key(create), self.kind, target,
-                request.record_id or request.key or "", create.source.system, create.source.id,
-            )
+        ready = self._save_intents(target, ready, result)
         outcomes = self.connectors[target].write(self.kind, [request for _, request in ready])
 
         links: list[Link] = []
@@ -94,6 +92,27 @@ class Applier:
         result.done.update(done)
         self._commit(links, synced, done, intents=[_intent_key(create) for create, _ in ready])
 
+    def _save_intents(self, target: System, ready: list[tuple[Create, WriteRequest]],
+                      result: ApplyResult) -> list[tuple[Create, WriteRequest]]:
+        """Store the intents before the call. The creates are idempotent (planned Dataverse
+        id, HubSpot upsert key), so a crash after this point can be replayed safely."""
+        now = datetime.now(UTC)
+        intents = [Intent(_intent_key(create), self.kind, target, request.record_id or request.key or "",
+                          create.source.system, create.source.id, now) for create, request in ready]
+        conflicts = {intent.key: intent for intent in self.store.save_intents(intents)}
+        kept = []
+        for create, request in ready:
+            earlier = conflicts.get(_intent_key(create))
+            if earlier is None:
+                kept.append((create, request))
+                continue
+            self._fail(create.source.system, create.source.id, RecordError(
+                f"an earlier create of this record in {target.label} was interrupted (planned id "
+                f"{earlier.planned_id}); check whether it exists there before it is created again",
+                system=str(create.source.system), kind=str(self.kind), record_id=create.source.id,
+            ), result)
+        return kept
+
     def _taken(self, link: Link, target: System, batch: list[Link]) -> str | None:
         """Say which record a new link's target already belongs to, if any.
 
@@ -103,7 +122,7 @@ class Applier:
         for other in batch:
             if other.record_id(target) == target_id:
                 return f"{target.other.label} record {other.record_id(target.other)}"
-        existing = self.store.link_for(target, self.kind, target_id)
+        existing = self.links.for_record(target, self.kind, target_id)
         if existing is not None:
             return f"{target.other.label} record {existing.record_id(target.other)}"
         return None
@@ -121,7 +140,7 @@ class Applier:
             synced[rule.name] = create.values.get(rule.name) if rule.flows_to(target) else None
         for reference in self.pair.references:
             target_id = create.refs.get(reference.target)
-            linked = self.store.link_for(target, reference.target, target_id) if target_id else None
+            linked = self.links.for_record(target, reference.target, target_id) if target_id else None
             synced[REF_PREFIX + reference.target] = linked.id if linked else None
         return synced
 
@@ -167,7 +186,7 @@ class Applier:
         refs: dict[Kind, list[str]] = {}
         for decision in changes:
             if decision.field.startswith(REF_PREFIX) and decision.value is not None:
-                link = self.store.link_by_id(decision.value)
+                link = self.links.by_id(decision.value)
                 target_id = link.hubspot_id if target is System.HUBSPOT else link.dynamics_id
                 refs[Kind(decision.field[len(REF_PREFIX):])] = [target_id]
         record = pair.hubspot if target is System.HUBSPOT else pair.dynamics
@@ -179,6 +198,8 @@ class Applier:
                 intents: Sequence[str] = ()) -> None:
         resolved = [(system, self.kind, record_id) for system, record_id in done]
         self.store.commit_batch(links=links, synced=synced, resolved_errors=resolved, done_intents=intents)
+        for link in links:
+            self.links.add(link)
 
     def _fail(self, system: System, record_id: str, error: RecordError, result: ApplyResult) -> None:
         result.errors.append(error)

@@ -18,7 +18,7 @@ from sync.errors import RecordError
 from sync.identity import Candidate, CompanyCandidate, EmailRules, find_duplicates, match_companies, match_contacts, normalize_email
 from sync.mapping import Direction, ObjectPair, Policy
 from sync.model import Kind, Record, System
-from sync.state import StateStore
+from sync.engine.links import LinkIndex
 
 # Namespace of the Dataverse ids that crmsync generates for the records it creates there.
 # The id is derived from the HubSpot id, so a retried create can never make a second row.
@@ -70,8 +70,10 @@ class Planner:
     already exist; a dry run uses `planned` so that its references resolve the same way.
     """
 
-    def __init__(self, store: StateStore, planned: set[tuple[System, Kind, str]] | None = None) -> None:
-        self.store = store
+    def __init__(self, links: LinkIndex, synced: dict[str, dict[str, Any]],
+                 planned: set[tuple[System, Kind, str]] | None = None) -> None:
+        self.links = links
+        self.synced = synced
         self.planned = planned if planned is not None else set()
         self.record_errors: list[RecordError] = []
 
@@ -84,7 +86,7 @@ class Planner:
 
         linked, unlinked_hubspot, unlinked_dynamics = self._split_by_link(given.kind, hubspot, dynamics, plan)
         for link_id, hubspot_side, dynamics_side in linked:
-            synced = self.store.synced_values(link_id) or {}
+            synced = self.synced.get(link_id) or {}
             plan.pairs.append(self._compare(given.pair, link_id, hubspot_side, dynamics_side, synced))
 
         self._match_unlinked(given, unlinked_hubspot, unlinked_dynamics, plan)
@@ -123,7 +125,7 @@ class Planner:
             if not ids:
                 values[REF_PREFIX + reference.target] = None
                 continue
-            link = self.store.link_for(record.system, reference.target, ids[0])
+            link = self.links.for_record(record.system, reference.target, ids[0])
             if link is not None:
                 values[REF_PREFIX + reference.target] = link.id
             elif (record.system, reference.target, ids[0]) in self.planned:
@@ -141,7 +143,7 @@ class Planner:
         seen_dynamics: set[str] = set()
         unlinked_hubspot: list[Side] = []
         for side in hubspot:
-            link = self.store.link_for(System.HUBSPOT, kind, side.record.id)
+            link = self.links.for_record(System.HUBSPOT, kind, side.record.id)
             if link is None:
                 unlinked_hubspot.append(side)
                 continue
@@ -156,7 +158,7 @@ class Planner:
         for side in dynamics:
             if side.record.id in seen_dynamics:
                 continue
-            link = self.store.link_for(System.DYNAMICS, kind, side.record.id)
+            link = self.links.for_record(System.DYNAMICS, kind, side.record.id)
             if link is None:
                 unlinked_dynamics.append(side)
             else:
@@ -247,7 +249,7 @@ class Planner:
     def _plan_create(self, given: KindInput, side: Side, target: System, taken: set[str], plan: KindPlan) -> None:
         if side.record.id in taken:
             return
-        refs, pending = _create_refs(given.pair, side, target, self.store)
+        refs, pending = _create_refs(given.pair, side, target, self.links)
         if pending:
             plan.skips.append(Skip(side.record, SkipReason.MISSING_REFERENCE, pending))
             return
@@ -288,7 +290,7 @@ def _match_by_key(kind: Kind, hubspot: list[Side], dynamics: list[Side]) -> list
     return pairs
 
 
-def _create_refs(pair: ObjectPair, side: Side, target: System, store: StateStore) -> tuple[dict[Kind, str], str]:
+def _create_refs(pair: ObjectPair, side: Side, target: System, links: LinkIndex) -> tuple[dict[Kind, str], str]:
     refs: dict[Kind, str] = {}
     for reference in pair.references:
         if not reference.flows_to(target):
@@ -301,7 +303,7 @@ def _create_refs(pair: ObjectPair, side: Side, target: System, store: StateStore
         if value is PLANNED:
             refs[reference.target] = "(created in this run)"
             continue
-        link = store.link_by_id(value)
+        link = links.by_id(value)
         refs[reference.target] = link.hubspot_id if target is System.HUBSPOT else link.dynamics_id
     return refs, ""
 

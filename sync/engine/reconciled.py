@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sync.connectors.base import Connector
+from sync.engine.links import LinkIndex
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
 from sync.state import StateStore
@@ -36,9 +37,10 @@ def reconciled_deals(mapping: Mapping, connectors: dict[System, Connector], stor
         records = [record for record in connector.read(Kind.DEAL, None).records if not record.deleted]
         canonical[system] = _canonical(pair, records, result)
 
+    links = LinkIndex(store.links(Kind.DEAL))
     dynamics_left = dict(canonical[System.DYNAMICS])
     for hubspot_id, values in canonical[System.HUBSPOT].items():
-        link = store.link_for(System.HUBSPOT, Kind.DEAL, hubspot_id)
+        link = links.for_record(System.HUBSPOT, Kind.DEAL, hubspot_id)
         partner = dynamics_left.pop(link.dynamics_id, None) if link is not None else None
         if partner is None:
             result.hubspot_only += 1

@@ -15,6 +15,7 @@ import structlog
 
 from sync.connectors.base import Connector
 from sync.engine.apply import Applier, ApplyResult
+from sync.engine.links import LinkIndex
 from sync.engine.plan import KindPlan, Plan, SkipReason
 from sync.engine.reconcile import KindInput, Planner
 from sync.errors import RecordError
@@ -94,10 +95,11 @@ class SyncEngine:
     def _run_kind(self, kind: Kind, mode: RunMode, result: RunResult) -> None:
         started = self.clock()
         pair = self.mapping.pairs[kind]
+        links = LinkIndex.load(self.store)
         records, cursors = self._read(kind)
-        records = self._complete_pairs(kind, records)
+        records = self._complete_pairs(kind, records, links)
 
-        planner = Planner(self.store, self._planned if mode is RunMode.DRY_RUN else None)
+        planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None)
         plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)
@@ -106,7 +108,7 @@ class SyncEngine:
             return
 
         self._queue_skipped(kind, plan)
-        applied = Applier(self.store, self.connectors, pair, self.batch_size).apply(plan)
+        applied = Applier(self.store, links, self.connectors, pair, self.batch_size).apply(plan)
         result.applied[kind] = applied
         result.errors.extend(applied.errors)
         self._commit_cursors(kind, cursors, started)
@@ -131,14 +133,14 @@ class SyncEngine:
                 log.warning("sync.read_record_invalid", system=str(system), kind=str(kind), reason=str(error))
         return records, cursors
 
-    def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]]) -> dict[System, list[Record]]:
+    def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
         """Read the partners of linked records that changed on one side only."""
         for system in System:
             other = system.other
             present = {record.id for record in records[other]}
             wanted = []
             for record in records[system]:
-                link = self.store.link_for(system, kind, record.id)
+                link = links.for_record(system, kind, record.id)
                 partner = None if link is None else (link.dynamics_id if other is System.DYNAMICS else link.hubspot_id)
                 if partner is not None and partner not in present:
                     wanted.append(partner)

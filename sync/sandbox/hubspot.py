@@ -61,6 +61,8 @@ class HubSpotSandbox:
         self.objects: dict[str, dict[str, StoredRecord]] = {name: {} for name in OBJECT_TYPES}
         # (from type, from id, to type) -> {to id: association type ids}
         self.links: dict[tuple[str, str, str], dict[str, set[int]]] = {}
+        # (object type, unique property) -> {case-folded value: record id}; see find_unique.
+        self._unique_index: dict[tuple[str, str], dict[str, str]] = {}
         self.owner_table: dict[str, dict[str, Any]] = {}
         self.pipelines = default_pipelines()
         self.schema = default_properties()
@@ -183,9 +185,16 @@ class HubSpotSandbox:
             raise InputError(400, "VALIDATION_ERROR",
                              f"Unable to perform update/upsert by non-unique {SINGULAR[object_type]} property {name}")
         wanted = str(value).strip().lower()
+        index = self._unique_index.get((object_type, name))
+        if index is not None:
+            # Every write goes through `_stamp`, which indexes unique values; an entry is
+            # only a hint, so the record is checked to still hold the value.
+            record = self.objects[object_type].get(index.get(wanted, ""))
+            if record is not None and not record.archived and _folded(record.properties.get(name)) == wanted:
+                return record
+            return None
         for record in self.objects[object_type].values():
-            stored = record.properties.get(name)
-            if not record.archived and stored is not None and stored.strip().lower() == wanted:
+            if not record.archived and _folded(record.properties.get(name)) == wanted:
                 return record
         return None
 
@@ -232,7 +241,14 @@ class HubSpotSandbox:
         self._stamp(object_type, record, modified_at or self.clock())
         return record
 
+    def _index_unique(self, object_type: str, record: StoredRecord) -> None:
+        for name in UNIQUE_PROPERTIES[object_type]:
+            value = _folded(record.properties.get(name))
+            if value:
+                self._unique_index.setdefault((object_type, name), {})[value] = record.id
+
     def _stamp(self, object_type: str, record: StoredRecord, modified: datetime) -> None:
+        self._index_unique(object_type, record)
         record.updated_at = modified
         record.properties["hs_object_id"] = record.id
         record.properties[MODIFIED_PROPERTY[object_type]] = format_time(modified)
@@ -367,6 +383,10 @@ class HubSpotSandbox:
                     self.objects[object_type][item["id"]] = StoredRecord(
                         item["id"], dict(item["properties"]), parse_time(item["createdAt"]),
                         parse_time(item["updatedAt"]), bool(item["archived"]))
+            self._unique_index = {}
+            for object_type, records in self.objects.items():
+                for record in records.values():
+                    self._index_unique(object_type, record)
             self.links = {}
             for from_type, from_id, to_type, to_id, type_ids in state["associations"]:
                 self.links.setdefault((from_type, from_id, to_type), {})[to_id] = set(type_ids)
@@ -385,6 +405,10 @@ DEFAULT_SHOWN = {
     "deals": ("dealname", "amount", "closedate", "pipeline", "dealstage"),
 }
 PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
+
+
+def _folded(value: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) else None
 
 
 def _invalid(name: str, code: str, message: str) -> InputError:

@@ -272,6 +272,24 @@ class StateStore:
                     f"{row.source} {row.kind} {row.source_id}; finish or drop it before planning it again."
                 )
 
+    def save_intents(self, intents: Sequence[Intent]) -> list[Intent]:
+        """Store many create intents in one transaction, like `save_intent`.
+
+        Returns the intents whose key is already stored with different values, instead of
+        raising; those are not stored, and their creates must not be sent.
+        """
+        conflicts: list[Intent] = []
+        with self._transaction() as session:
+            for intent in intents:
+                expected = dict(kind=intent.kind.value, target=intent.target.value, planned_id=intent.planned_id,
+                                source=intent.source.value, source_id=intent.source_id)
+                row = session.get(CreateIntentTable, intent.key)
+                if row is None:
+                    session.add(CreateIntentTable(key=intent.key, created_at=self._clock(), **expected))
+                elif {name: getattr(row, name) for name in expected} != expected:
+                    conflicts.append(_intent(row))
+        return conflicts
+
     def intents(self, kind: Kind, target: System) -> list[Intent]:
         """Return the open create intents for `kind` in `target`, oldest first."""
         with self._transaction() as session:
