@@ -24,7 +24,7 @@ import structlog
 from sync.sandbox import dataverse_batch as batch
 from sync.sandbox.dataverse_filter import QueryError, parse_filter, parse_orderby, sort_rows
 from sync.sandbox.dataverse_render import attributes_metadata, entity_metadata, render_row
-from sync.sandbox.dataverse_schema import TABLES, TABLES_BY_LOGICAL_NAME, Table
+from sync.sandbox.dataverse_schema import STATUS_BY_STATE, TABLES, TABLES_BY_LOGICAL_NAME, Table
 from sync.sandbox.dataverse_store import (
     Annotations,
     DataverseError,
@@ -98,8 +98,9 @@ class DataverseSandbox:
     """A Dataverse Web API on a `Router`, with seeding helpers and fault injection.
 
     `token_check` decides whether a bearer token is valid. `clock` returns an aware UTC
-    datetime for `createdon` and `modifiedon`. With `allow_state_patch` False, closing an
-    opportunity by a PATCH of statecode is rejected and only the actions close it.
+    datetime for `createdon` and `modifiedon`. With `allow_state_patch` False (the default,
+    as in Dataverse), closing an opportunity by a PATCH of statecode is rejected and only the
+    actions close it; `add_row` and `update_row` seed any column either way.
     """
 
     def __init__(
@@ -107,7 +108,7 @@ class DataverseSandbox:
         token_check: Callable[[str], bool],
         clock: Callable[[], datetime] | None = None,
         *,
-        allow_state_patch: bool = True,
+        allow_state_patch: bool = False,
     ) -> None:
         self.token_check = token_check
         self.store = DataverseStore(clock or _utcnow, allow_state_patch)
@@ -151,7 +152,10 @@ class DataverseSandbox:
             self.store.restore(state)
 
     def inject(self, path_regex: str, status: int, times: int = 1, retry_after: float | None = None) -> None:
-        """Fail the next `times` requests whose path matches; status -1 drops the connection."""
+        """Fail the next `times` requests whose path matches; status -1 drops the connection.
+
+        Operations inside a `$batch` match by their own path, and fail alone.
+        """
         with self._faults_lock:
             self.faults.append(Fault(re.compile(path_regex), status, times, retry_after))
 
@@ -164,7 +168,7 @@ class DataverseSandbox:
 
     # Hooks run before every routed request.
 
-    def _inject_fault(self, request: Request, route: Route) -> Response | None:
+    def _inject_fault(self, request: Request, route: Route | None) -> Response | None:
         with self._faults_lock:
             fault = next((f for f in self.faults if f.times > 0 and f.pattern.search(request.path)), None)
             if fault is None:
@@ -379,23 +383,38 @@ class DataverseSandbox:
         return Response(204)
 
     def _close(self, request: Request) -> Response:
+        """Run WinOpportunity or LoseOpportunity: record an `opportunityclose` activity, then close the row.
+
+        `actualrevenue` becomes `actualvalue` (on a win without it, the estimated value);
+        `actualend` becomes `actualclosedate` (without it, today by the sandbox clock).
+        """
         payload = self._payload(request)
         won = request.params["action"] == "WinOpportunity"
-        close = payload.get("OpportunityClose") or {}
+        close = payload.get("OpportunityClose")
+        if not isinstance(close, dict):
+            raise DataverseError(400, "The parameter 'OpportunityClose' is missing or not an object.")
         match = _BIND_ID.search(str(close.get("opportunityid@odata.bind", "")))
         if match is None:
             raise DataverseError(400, "OpportunityClose needs 'opportunityid@odata.bind': '/opportunities(<guid>)'.")
+        state = 1 if won else 2
         status = payload.get("Status", 3 if won else 4)
+        if status not in STATUS_BY_STATE["opportunity"][state]:
+            raise DataverseError(400, (
+                f"{status} is not a valid Status for {request.params['action']}; "
+                f"use one of {list(STATUS_BY_STATE['opportunity'][state])}."
+            ), "0x80040203")
         row_id = normalise_id(match.group("id"))
         row = self.store.require("opportunities", row_id)
         if row["statecode"] != 0:
             raise DataverseError(400, f"The opportunity {row_id} is already closed; reopen it before closing it again.",
                                  "0x80040203")
 
-        changes: dict[str, Any] = {"statecode": 1 if won else 2, "statuscode": status}
-        revenue = close.get("actualrevenue", row.get("estimatedvalue") if won else None)
-        changes["actualvalue"] = revenue
-        changes["actualclosedate"] = close.get("actualend") or self.store.clock().date().isoformat()
+        # The insert checks the activity's columns, so a bad payload leaves the opportunity open.
+        activity = self.store.insert("opportunitycloses", close, WriteMode.API)
+        changes: dict[str, Any] = {"statecode": state, "statuscode": status}
+        changes["actualvalue"] = activity["actualrevenue"] if "actualrevenue" in close else (
+            row.get("estimatedvalue") if won else None)
+        changes["actualclosedate"] = activity["actualend"] or self.store.clock().date().isoformat()
         self.store.update("opportunities", row_id, changes, WriteMode.SEED)
         return Response(204)
 
@@ -467,6 +486,10 @@ class DataverseSandbox:
         path = parts.path if parts.path.startswith("/") else f"{API_ROOT}/{parts.path}"
         headers = {"host": outer.header("host") or "localhost", **operation.headers}
         request = Request(operation.method, path, parse_qs(parts.query, keep_blank_values=True), headers, operation.body)
+        fault = self._inject_fault(request, None)
+        if fault is not None:
+            # A dropped connection cannot happen to one part, so the part fails with a 500 instead.
+            return fault if fault.status != -1 else error_response(500, "The connection was dropped (injected).")
         for route in self.router.routes:
             match = route.pattern.match(path) if route.method == request.method else None
             if match is not None:

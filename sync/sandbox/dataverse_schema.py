@@ -1,7 +1,7 @@
 """Tables, columns and navigation properties of the Dataverse sandbox.
 
 A small, real subset of the Dataverse v9.2 schema: contacts, accounts, opportunities,
-system users and currencies. Column types follow the metadata `AttributeType` names, and
+opportunity close activities, system users and currencies. Column types follow the metadata `AttributeType` names, and
 DateOnly columns are `DateTime` attributes with a date-only format. Lookups are stored and
 read as `_<column>_value` and written through navigation properties with `@odata.bind`.
 """
@@ -200,6 +200,24 @@ def _opportunity() -> Table:
     return _table("opportunity", "opportunities", "opportunityid", "name", columns, navigations)
 
 
+def _opportunityclose() -> Table:
+    # The activity that WinOpportunity and LoseOpportunity create; a minimal column set.
+    columns = [
+        *_system_columns("activityid"),
+        _text("subject", 200),
+        Column("opportunityid", AttributeType.LOOKUP, targets=("opportunity",)),
+        Column("actualrevenue", AttributeType.MONEY),
+        Column("actualend", AttributeType.DATETIME, date_format=DateFormat.DATE_ONLY),
+        Column("description", AttributeType.MEMO, max_length=2000),
+        Column("transactioncurrencyid", AttributeType.LOOKUP, targets=("transactioncurrency",)),
+    ]
+    navigations = [
+        Navigation("opportunityid", "opportunityid", "opportunity"),
+        Navigation("transactioncurrencyid", "transactioncurrencyid", "transactioncurrency"),
+    ]
+    return _table("opportunityclose", "opportunitycloses", "activityid", "subject", columns, navigations)
+
+
 def _systemuser() -> Table:
     columns = [
         *_system_columns("systemuserid"),
@@ -221,6 +239,6 @@ def _transactioncurrency() -> Table:
 
 TABLES: dict[str, Table] = {
     table.entity_set: table
-    for table in (_contact(), _account(), _opportunity(), _systemuser(), _transactioncurrency())
+    for table in (_contact(), _account(), _opportunity(), _opportunityclose(), _systemuser(), _transactioncurrency())
 }
 TABLES_BY_LOGICAL_NAME: dict[str, Table] = {table.logical_name: table for table in TABLES.values()}

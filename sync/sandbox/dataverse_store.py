@@ -78,7 +78,7 @@ def normalise_id(text: str) -> str:
 class DataverseStore:
     """The tables of the sandbox behind one re-entrant lock."""
 
-    def __init__(self, clock: Callable[[], datetime], allow_state_patch: bool = True) -> None:
+    def __init__(self, clock: Callable[[], datetime], allow_state_patch: bool = False) -> None:
         self.clock = clock
         self.allow_state_patch = allow_state_patch
         self.lock = threading.RLock()
@@ -212,7 +212,10 @@ class DataverseStore:
             ), "0x80060888")
         if mode == WriteMode.API and not (column.creatable if creating else column.updatable):
             action = "create" if creating else "update"
-            raise DataverseError(400, f"The column '{name}' of table '{table.logical_name}' is not valid for {action}.")
+            message = f"The column '{name}' of table '{table.logical_name}' is not valid for {action}."
+            if table.logical_name == "opportunity" and name == "statecode":
+                message += " Create the opportunity open, then call WinOpportunity or LoseOpportunity to close it."
+            raise DataverseError(400, message)
         return column
 
     def _bind(self, table: Table, navigation_name: str, value: Any) -> tuple[str, tuple[str, str] | None]:

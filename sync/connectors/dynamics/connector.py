@@ -5,7 +5,8 @@ Incremental reads filter on `modifiedon`, starting `modified_overlap_seconds` be
 cursor. Writes go through `$batch`, one change set per request, with
 `Prefer: odata.continue-on-error`, so one rejected row never sinks the others. Creates
 are PATCH upserts of a client-generated id with `If-None-Match: *`, so a retried create
-cannot make a second row.
+cannot make a second row. Opportunities go through `OpportunityWriter`, because Dataverse
+closes them only with the WinOpportunity and LoseOpportunity actions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sync.connectors.base import ReadResult, WriteOp, WriteRequest, WriteResult
 from sync.connectors.dynamics.client import API_PATH, WebApiClient
 from sync.connectors.dynamics.errors import Action, action_for, error_message
 from sync.connectors.dynamics.odata import BatchOperation, BatchReply, build_batch, parse_batch_response
+from sync.connectors.dynamics.opportunities import OpportunityWriter
 from sync.connectors.dynamics.records import LOOKUP_COLUMNS, parse_time, record_from_row
 from sync.errors import RecordError
 from sync.model import DATAVERSE_ENTITY_SETS, DATAVERSE_PRIMARY_KEYS, DATAVERSE_TABLES, Kind, Owner, Record, System
@@ -109,11 +111,24 @@ class DynamicsConnector:
 
     def write(self, kind: Kind, requests: Sequence[WriteRequest]) -> list[WriteResult]:
         """Write the requests through `$batch`; one result per request, in order."""
+        if kind is Kind.DEAL:
+            return self._write_opportunities(requests)
+
         results: list[WriteResult] = []
         size = self.settings.batch_size
         for start in range(0, len(requests), size):
             results += self._write_batch(kind, list(requests[start:start + size]))
         return results
+
+    def _write_opportunities(self, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        """Write opportunities, reopening and closing them through the actions where needed."""
+        writer = OpportunityWriter(
+            send=lambda operations: self._send_batches(Kind.DEAL, operations),
+            query=self._query,
+            select=self._select(Kind.DEAL),
+            today=lambda: self.clock().date(),
+        )
+        return writer.write(requests, [self._binds(Kind.DEAL, request.refs) for request in requests])
 
     def _select(self, kind: Kind) -> list[str]:
         names = [DATAVERSE_PRIMARY_KEYS[kind], *self.columns.get(kind, []), *SYSTEM_COLUMNS, *LOOKUP_COLUMNS[kind]]
@@ -139,17 +154,30 @@ class DynamicsConnector:
 
     def _write_batch(self, kind: Kind, requests: list[WriteRequest]) -> list[WriteResult]:
         operations = [self._operation(kind, request) for request in requests]
+        replies = self._send_batch(kind, operations)
+        return [self._result(kind, request, operation, reply)
+                for request, operation, reply in zip(requests, operations, replies, strict=True)]
+
+    def _send_batches(self, kind: Kind, operations: list[BatchOperation]) -> list[BatchReply]:
+        """Send the operations in `$batch` requests of at most `batch_size`; replies in order."""
+        replies: list[BatchReply] = []
+        size = self.settings.batch_size
+        for start in range(0, len(operations), size):
+            replies += self._send_batch(kind, operations[start:start + size])
+        return replies
+
+    def _send_batch(self, kind: Kind, operations: list[BatchOperation]) -> list[BatchReply]:
+        """Send one `$batch`, each operation in its own change set. Raises `TransientError` after retries."""
         content_type, body = build_batch(operations, API_PATH)
         response = self.client.send(
             "POST", "$batch", data=body,
             headers={"Content-Type": content_type, "Prefer": "odata.continue-on-error"},
         )
         replies = parse_batch_response(response.headers.get("Content-Type", ""), response.content)
-        if len(replies) != len(requests):
-            raise RecordError(f"the $batch response holds {len(replies)} replies for {len(requests)} requests",
+        if len(replies) != len(operations):
+            raise RecordError(f"the $batch response holds {len(replies)} replies for {len(operations)} requests",
                               system="dynamics", kind=str(kind), category="batch")
-        return [self._result(kind, request, operation, reply)
-                for request, operation, reply in zip(requests, operations, replies, strict=True)]
+        return replies
 
     def _operation(self, kind: Kind, request: WriteRequest) -> BatchOperation:
         record_id = request.record_id or str(uuid.uuid4())
