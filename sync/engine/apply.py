@@ -27,6 +27,8 @@ from sync.state import Intent, Link, StateStore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+# RecordError category of a write refused because the record changed since it was read.
+ETAG_MISMATCH = "etag_mismatch"
 
 
 @dataclass
@@ -35,6 +37,8 @@ class ApplyResult:
     updated: dict[System, int] = field(default_factory=lambda: {System.HUBSPOT: 0, System.DYNAMICS: 0})
     errors: list[RecordError] = field(default_factory=list)
     done: set[tuple[System, str]] = field(default_factory=set)
+    # Pairs whose Dataverse record changed after it was read (412): re-read and re-plan.
+    stale: list[PairPlan] = field(default_factory=list)
 
 
 class Applier:
@@ -165,6 +169,10 @@ class Applier:
                     result.updated[target] += 1
                     continue
                 failed.add(index)
+                if outcome.error is not None and outcome.error.category == ETAG_MISMATCH:
+                    # Never overwrite the newer value: the caller re-reads and re-plans the pair.
+                    result.stale.append(pairs[index])
+                    continue
                 record = pairs[index].hubspot if target is System.HUBSPOT else pairs[index].dynamics
                 self._fail(record.system, record.id, outcome.error or RecordError("write failed"), result)
 

@@ -108,10 +108,35 @@ class SyncEngine:
             return
 
         self._queue_skipped(kind, plan)
-        applied = Applier(self.store, links, self.connectors, pair, self.batch_size).apply(plan)
+        applier = Applier(self.store, links, self.connectors, pair, self.batch_size)
+        applied = applier.apply(plan)
+        if applied.stale:
+            self._replan_stale(kind, pair, applied, links, applier)
         result.applied[kind] = applied
         result.errors.extend(applied.errors)
         self._commit_cursors(kind, cursors, started)
+
+    def _replan_stale(self, kind: Kind, pair, applied: ApplyResult, links: LinkIndex, applier: Applier) -> None:
+        """Re-read pairs whose write hit a newer record (412) and plan them once more.
+
+        A pair that is stale again is kept as a record error for the next run.
+        """
+        stale, applied.stale = applied.stale, []
+        log.info("sync.replanning_stale", kind=str(kind), pairs=len(stale))
+        fresh = {
+            System.HUBSPOT: self.connectors[System.HUBSPOT].read_ids(kind, [p.hubspot.id for p in stale]),
+            System.DYNAMICS: self.connectors[System.DYNAMICS].read_ids(kind, [p.dynamics.id for p in stale]),
+        }
+        planner = Planner(links, self.store.all_synced(kind))
+        replanned = planner.plan_kind(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]))
+        again = applier.apply(replanned)
+        for system in System:
+            applied.created[system] += again.created[system]
+            applied.updated[system] += again.updated[system]
+        applied.errors += again.errors
+        for still in again.stale:
+            self.store.record_error(System.DYNAMICS, kind, still.dynamics.id,
+                                    "the record kept changing while crmsync wrote it (etag mismatch); retried next run")
 
     def _queue_skipped(self, kind: Kind, plan: KindPlan) -> None:
         """Keep skipped records in the retry queue, so later runs read them again by id."""

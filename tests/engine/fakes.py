@@ -30,6 +30,8 @@ class FakeConnector:
     records: dict[Kind, dict[str, Record]] = field(default_factory=lambda: {kind: {} for kind in Kind})
     writes: list[tuple[Kind, WriteRequest]] = field(default_factory=list)
     reject_ids: set[str] = field(default_factory=set)
+    # Called once before the next write, to simulate a user edit racing the run.
+    before_write: Any = None
     _ids: Any = field(default_factory=lambda: itertools.count(1001))
 
     def add(self, kind: Kind, values: dict[str, Any], refs: dict[Kind, list[str]] | None = None, record_id: str | None = None) -> str:
@@ -57,6 +59,9 @@ class FakeConnector:
         return [_copy(self.records[kind][record_id]) for record_id in ids if record_id in self.records[kind]]
 
     def write(self, kind: Kind, requests: Sequence[WriteRequest]) -> list[WriteResult]:
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook()
         results = []
         for request in requests:
             self.writes.append((kind, request))
@@ -77,6 +82,9 @@ class FakeConnector:
                                                    refs=dict(request.refs))
             return WriteResult(True, record_id=record_id)
         record = self.records[kind][request.record_id]
+        if request.etag is not None and request.etag != record.etag:
+            return WriteResult(False, error=RecordError("the record changed since it was read", system=str(self.system),
+                                                        kind=str(kind), record_id=record.id, category="etag_mismatch"))
         record.values.update(request.values)
         record.refs.update(request.refs)
         record.modified_at = self.clock()

@@ -164,3 +164,20 @@ def test_deal_keeps_its_company(world):
     company_id = store.link_for(System.DYNAMICS, Kind.COMPANY, account).hubspot_id
     deal = next(iter(hubspot.records[Kind.DEAL].values()))
     assert deal.refs == {Kind.COMPANY: [company_id]}
+
+
+def test_stale_etag_is_replanned_in_the_same_run(world):
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+    dynamics_id = next(iter(dynamics.records[Kind.CONTACT]))
+
+    hubspot.edit(Kind.CONTACT, contact_id, firstname="Patricia")
+    dynamics.before_write = lambda: dynamics.edit(Kind.CONTACT, dynamics_id, lastname="Lee-Jones")
+    result = engine.run()
+
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["firstname"] == "Patricia"
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["lastname"] == "Lee-Jones"
+    assert hubspot.records[Kind.CONTACT][contact_id].values["lastname"] == "Lee-Jones"
+    assert result.failed == 0
+    assert store.record_errors() == []
