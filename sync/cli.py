@@ -102,13 +102,22 @@ def status(ctx: click.Context) -> None:
     """Show the last runs and the records waiting for a retry."""
     from sync.state import StateStore
 
+    from sync.model import Kind
+
     settings = _settings(ctx)
     store = StateStore(settings.state.url)
     try:
         runs = store.runs(limit=10)
         errors = store.record_errors()
+        linked = {kind: len(store.links(kind)) for kind in Kind}
     finally:
         store.close()
+    click.echo("Records per kind:")
+    for kind in Kind:
+        rows = [row for row in errors if row.kind == kind]
+        waiting = {bucket: sum(1 for row in rows if _bucket(row.reason) == bucket) for bucket in ("excluded", "failing")}
+        click.echo(f"  {kind}: {linked[kind]} linked pairs, {waiting['excluded']} excluded "
+                   f"(invalid, ambiguous or awaiting review), {waiting['failing']} failing")
     click.echo("Last runs:" if runs else "No runs yet.")
     for run in runs:
         click.echo(f"  {run.started_at:%Y-%m-%d %H:%M:%S} {run.id} {run.mode} {run.outcome}")
@@ -117,19 +126,37 @@ def status(ctx: click.Context) -> None:
         click.echo(f"  {row.system} {row.kind} {row.record_id}: {row.reason} (attempts: {row.attempts})")
 
 
+def _bucket(reason: str) -> str:
+    from sync.engine.plan import SkipReason
+
+    excluded = tuple(f"{reason}:" for reason in SkipReason)
+    return "excluded" if reason.startswith(excluded) else "failing"
+
+
 @cli.command()
 @click.option("--interval", type=click.IntRange(min=5), default=None, help="Seconds between runs (default: sync.interval_seconds).")
 @click.pass_context
 def daemon(ctx: click.Context, interval: int | None) -> None:
     """Run the sync on an interval until SIGTERM or SIGINT."""
+    from sync.daemon.leader import LeaderLock
+    from sync.daemon.metrics import DaemonMetrics, serve_metrics
     from sync.daemon.scheduler import SyncDaemon
     from sync.runtime import open_runtime
 
     settings = _settings(ctx)
     runtime = open_runtime(settings)
+    seconds = interval or settings.sync.interval_seconds
+    metrics = DaemonMetrics(seconds)
+    server = None
+    if settings.daemon.metrics_port is not None:
+        server = serve_metrics(metrics, settings.daemon.metrics_port, settings.daemon.metrics_host)
+        click.echo(f"Metrics on http://{settings.daemon.metrics_host}:{server.server_address[1]}/metrics")
     try:
-        SyncDaemon(runtime.engine.run, interval or settings.sync.interval_seconds).serve()
+        leader = LeaderLock(settings.state.url, settings.daemon.leader_name)
+        SyncDaemon(runtime.engine.run, seconds, leader=leader, metrics=metrics).serve()
     finally:
+        if server is not None:
+            server.shutdown()
         runtime.close()
 
 

@@ -81,6 +81,14 @@ class SyncSettings(_Section):
     batch_size: int = Field(default=100, ge=1, le=100)
 
 
+class DaemonSettings(_Section):
+    # Port for /metrics (Prometheus) and /healthz; None serves neither.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # Replicas that share a state store and this name run the sync in one place at a time.
+    leader_name: str = "default"
+
+
 class LogSettings(_Section):
     level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     format: str = Field(default="console", pattern="^(console|json)$")
@@ -91,6 +99,7 @@ class Settings(_Section):
     dynamics: DynamicsSettings
     state: StateSettings = StateSettings()
     sync: SyncSettings = SyncSettings()
+    daemon: DaemonSettings = DaemonSettings()
     log: LogSettings = LogSettings()
     # The file the settings came from; relative paths in it are resolved against its folder.
     source: Path | None = None

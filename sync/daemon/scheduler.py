@@ -16,6 +16,8 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from sync.daemon.leader import LeaderLock
+from sync.daemon.metrics import DaemonMetrics
 from sync.errors import ConfigError, TransientError
 
 log = structlog.get_logger(__name__)
@@ -26,9 +28,12 @@ JOB_ID = "sync"
 class SyncDaemon:
     """Schedule `run_once` every `interval_seconds`, starting now."""
 
-    def __init__(self, run_once: Callable[[], Any], interval_seconds: int):
+    def __init__(self, run_once: Callable[[], Any], interval_seconds: float, *,
+                 leader: LeaderLock | None = None, metrics: DaemonMetrics | None = None):
         self.run_once = run_once
         self.interval_seconds = interval_seconds
+        self.leader = leader
+        self.metrics = metrics
         self.stopped = threading.Event()
         self.runs = 0
         self.scheduler = BackgroundScheduler(timezone=UTC)
@@ -57,6 +62,8 @@ class SyncDaemon:
                 pass
         finally:
             self.scheduler.shutdown(wait=True)
+            if self.leader is not None:
+                self.leader.release()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             log.info("daemon.stopped", runs=self.runs)
@@ -64,18 +71,38 @@ class SyncDaemon:
             raise self.fatal
 
     def _tick(self) -> None:
-        if self.stopped.is_set():
+        if self.stopped.is_set() or not self._lead():
             return
         try:
-            self.run_once()
+            result = self.run_once()
+            if self.metrics is not None:
+                self.metrics.observe(result)
         except TransientError as error:
+            self._failed(error)
             log.warning("daemon.run_failed_transient", error=str(error))
         except ConfigError as error:
             # A configuration error will not pass by itself: stop and say why.
+            self._failed(error)
             log.error("daemon.run_failed_config", error=str(error))
             self.fatal = error
             self.stop()
-        except Exception:
+        except Exception as error:
+            self._failed(error)
             log.exception("daemon.run_failed")
         finally:
             self.runs += 1
+
+    def _lead(self) -> bool:
+        """Hold the leader lock, or skip this run because another replica holds it."""
+        if self.leader is None:
+            return True
+        leading = self.leader.acquire()
+        if self.metrics is not None:
+            self.metrics.leader.set(1 if leading else 0)
+        if not leading:
+            log.info("daemon.not_leader", lock=self.leader.name)
+        return leading
+
+    def _failed(self, error: Exception) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_failure(error)

@@ -85,3 +85,45 @@ def _wait_for(process, text, timeout):
         if process.poll() is not None:
             break
     raise AssertionError(f"{text!r} not logged; output: {''.join(seen)[-2000:]}")
+
+
+def test_second_replica_skips_runs(tmp_path):
+    from sync.daemon.leader import LeaderLock
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    holder = LeaderLock(url)
+    assert holder.acquire()
+    calls = []
+    daemon = SyncDaemon(lambda: calls.append(1), interval_seconds=5, leader=LeaderLock(url))
+    daemon.interval_seconds = 0.1
+    threading.Timer(0.5, daemon.stop).start()
+    daemon.serve()
+    holder.release()
+    assert calls == []
+
+
+def test_metrics_and_health_endpoint():
+    import json
+    import urllib.request
+
+    from sync.daemon.metrics import DaemonMetrics, serve_metrics
+
+    class Result:
+        applied = {}
+        failed = 2
+
+    metrics = DaemonMetrics(interval_seconds=60)
+    server = serve_metrics(metrics, 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as starting:
+            urllib.request.urlopen(base + "/healthz")
+        assert starting.value.code == 503
+        metrics.observe(Result())
+        health = json.loads(urllib.request.urlopen(base + "/healthz").read())
+        text = urllib.request.urlopen(base + "/metrics").read().decode()
+    finally:
+        server.shutdown()
+    assert health["status"] == "ok"
+    assert 'crmsync_runs_total{outcome="succeeded"} 1.0' in text
+    assert "crmsync_record_errors_total 2.0" in text
