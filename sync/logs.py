@@ -42,6 +42,22 @@ class SecretRedactor:
 redactor = SecretRedactor()
 
 
+class _StderrLogger:
+    """Writes each rendered line to whatever `sys.stderr` is at that moment.
+
+    structlog's PrintLogger keeps the stream it was created with, which breaks when a
+    test harness or a daemon replaces stderr later.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
     """Configure structlog and the standard library to write to stderr."""
     redactor.secrets = [secret for secret in secrets if secret and len(secret) >= 4]
@@ -60,7 +76,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterab
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_StderrLogger,
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
