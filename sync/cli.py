@@ -70,6 +70,51 @@ def sync(ctx: click.Context, dry_run: bool, report_dir: Path | None) -> None:
 
 
 @cli.command()
+@click.option("--full", is_flag=True, required=True, help="Read every record of both CRMs, whatever the cursors say.")
+@click.option("--dry-run", is_flag=True, help="Report the pairs that disagree, write nothing.")
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the report (default: sync.reports_dir).")
+@click.pass_context
+def reconcile(ctx: click.Context, full: bool, dry_run: bool, report_dir: Path | None) -> None:
+    """Compare every linked pair field by field and fix drift by the mapping's rules."""
+    from sync.engine.run import RunMode
+    from sync.reports.reconciliation import summary_lines, write_report
+    from sync.runtime import open_runtime
+
+    settings = _settings(ctx)
+    runtime = open_runtime(settings)
+    try:
+        result = runtime.engine.run(RunMode.DRY_RUN if dry_run else RunMode.SYNC, full=True)
+    finally:
+        runtime.close()
+    paths = write_report(result, report_dir or settings.sync.reports_dir)
+    drifted = sum(1 for plan in result.plan.kinds.values() for pair in plan.pairs if pair.changed and not pair.new_link)
+    click.echo(f"Full reconciliation {result.run_id}: {drifted} linked pair(s) disagreed"
+               + (" (nothing written)." if dry_run else " and were fixed by the mapping's rules."))
+    for line in summary_lines(result):
+        click.echo(f"  {line}")
+    click.echo(f"Report: {paths.html} (also {paths.markdown.name} and {paths.json.name})")
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["company", "contact", "deal"]), default=None, help="Only this kind.")
+@click.option("--system", type=click.Choice(["hubspot", "dynamics"]), default=None, help="Only records of this system.")
+@click.pass_context
+def retry(ctx: click.Context, kind: str | None, system: str | None) -> None:
+    """Re-queue parked records, so the next run tries them again."""
+    from sync.model import Kind, System
+    from sync.state import StateStore
+
+    settings = _settings(ctx)
+    store = StateStore(settings.state.url)
+    try:
+        count = store.requeue_errors(System(system) if system else None, Kind(kind) if kind else None)
+    finally:
+        store.close()
+    click.echo(f"Re-queued {count} record(s); the next run retries them.")
+
+
+@cli.command()
 @click.option("--output", type=click.Path(path_type=Path), default=None, help="Folder for kpis.json and kpis.csv.")
 @click.option("--kpi-config", type=click.Path(path_type=Path), default=None, help="KPI settings file (YAML).")
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="As-of date, YYYY-MM-DD.")
@@ -121,9 +166,12 @@ def status(ctx: click.Context) -> None:
     click.echo("Last runs:" if runs else "No runs yet.")
     for run in runs:
         click.echo(f"  {run.started_at:%Y-%m-%d %H:%M:%S} {run.id} {run.mode} {run.outcome}")
-    click.echo(f"Records waiting for a retry: {len(errors)}")
+    parked = [row for row in errors if row.attempts >= settings.sync.max_attempts]
+    click.echo(f"Records waiting for a retry: {len(errors) - len(parked)}; parked after "
+               f"{settings.sync.max_attempts} attempts: {len(parked)} (re-queue them with 'crmsync retry')")
     for row in errors[:20]:
-        click.echo(f"  {row.system} {row.kind} {row.record_id}: {row.reason} (attempts: {row.attempts})")
+        state = "parked" if row.attempts >= settings.sync.max_attempts else f"attempts: {row.attempts}"
+        click.echo(f"  {row.system} {row.kind} {row.record_id}: {row.reason} ({state})")
 
 
 def _bucket(reason: str) -> str:
@@ -207,6 +255,19 @@ def sandbox_serve(workdir: Path, hubspot_port: int, dataverse_port: int, token_p
     from sync.workflows import serve_sandbox
 
     serve_sandbox(workdir, (hubspot_port, dataverse_port, token_port), seed, data, settings_out, click.echo)
+
+
+@sandbox.command("seed")
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--dir", "workdir", type=click.Path(path_type=Path), default=Path(".crmsync/sandbox"), show_default=True,
+              help="Folder of the sandbox data file (sandbox.json) that `sandbox serve --dir` loads.")
+def sandbox_seed(spec: Path, workdir: Path) -> None:
+    """Load CSV exports into the sandbox data file, as the seed spec SPEC describes."""
+    from sync.sandbox.seed_spec_run import seed_sandbox_file
+
+    report = seed_sandbox_file(spec, workdir)
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command()

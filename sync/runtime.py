@@ -15,7 +15,7 @@ import structlog
 from sync.connectors.base import Connector
 from sync.connectors.dynamics import DynamicsConnector
 from sync.connectors.hubspot import HubSpotConnector
-from sync.engine.run import SyncEngine
+from sync.engine.run import RetryPolicy, SyncEngine
 from sync.errors import ConfigError, Problem
 from sync.mapping import Mapping, check_fields, load_mapping
 from sync.model import Kind, System
@@ -67,7 +67,8 @@ def open_runtime(settings: Settings, *, check_metadata: bool = True) -> Runtime:
     }
     if check_metadata:
         _check_mapped_fields(mapping, connectors)
-    engine = SyncEngine(mapping, connectors, store, batch_size=settings.sync.batch_size)
+    engine = SyncEngine(mapping, connectors, store, batch_size=settings.sync.batch_size,
+                        retry=RetryPolicy(max_attempts=settings.sync.max_attempts))
     return Runtime(settings, mapping, store, connectors, engine)
 
 

@@ -79,6 +79,8 @@ class SyncSettings(_Section):
     reports_dir: Path = Path("reports")
     interval_seconds: int = Field(default=300, ge=5)
     batch_size: int = Field(default=100, ge=1, le=100)
+    # A record that failed this many runs is parked until `crmsync retry`.
+    max_attempts: int = Field(default=8, ge=1)
 
 
 class DaemonSettings(_Section):

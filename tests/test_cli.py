@@ -127,3 +127,53 @@ def test_sandbox_port_in_use(tmp_path, capsys):
 @pytest.mark.parametrize("argv", [["--help"], ["sync", "--help"], ["demo", "--help"]])
 def test_help_exits_cleanly(argv, capsys):
     assert run(argv, capsys)[0] == 0
+
+
+def test_reconcile_full_fixes_drift_that_sync_misses(sandbox, settings_path, capsys, monkeypatch):
+    import time
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("CRMSYNC_HUBSPOT_SEARCH_OVERLAP_SECONDS", "0")
+    monkeypatch.setenv("CRMSYNC_DYNAMICS_MODIFIED_OVERLAP_SECONDS", "0")
+    sync = ["--config", str(settings_path), "sync"]
+    assert run(sync, capsys)[0] == 0
+    # Newer records elsewhere, so that the cursors move past the pair that will drift
+    # (Dataverse times have whole seconds).
+    time.sleep(1.1)
+    sandbox.hubspot.add_record("contacts", {"email": "zed@initech.example", "lastname": "Zed"})
+    assert run(sync, capsys)[0] == 0
+    assert run(sync, capsys)[0] == 0
+    contact = next(r for r in sandbox.hubspot.records("contacts") if r["properties"]["email"] == "pat@acme.example")
+    # An edit whose modification time lies before the cursor: incremental reads miss it.
+    sandbox.hubspot.update_record("contacts", contact["id"], {"lastname": "Drifted"},
+                                  modified_at=datetime(2020, 1, 1, tzinfo=UTC))
+    run(sync, capsys)
+    assert _dynamics_lastname(sandbox, "pat@acme.example") == "Lee"
+
+    code, out, _ = run(["--config", str(settings_path), "reconcile", "--full"], capsys)
+
+    assert code == 0
+    assert "1 linked pair(s) disagreed" in out
+    assert _dynamics_lastname(sandbox, "pat@acme.example") == "Drifted"
+
+
+def _dynamics_lastname(sandbox, email):
+    return next(row["lastname"] for row in sandbox.dataverse.rows("contacts") if row.get("emailaddress1") == email)
+
+
+def test_retry_requeues_parked_records(sandbox, settings_path, capsys):
+    from sync.model import Kind, System
+    from sync.settings import load_settings
+    from sync.state import StateStore
+
+    store = StateStore(load_settings(settings_path).state.url)
+    for _ in range(8):
+        store.record_error(System.HUBSPOT, Kind.CONTACT, "999", "rejected: test")
+    store.close()
+    assert "parked after 8 attempts: 1" in run(["--config", str(settings_path), "status"], capsys)[1]
+
+    code, out, _ = run(["--config", str(settings_path), "retry"], capsys)
+
+    assert code == 0
+    assert "Re-queued 1 record(s)" in out
+    assert "parked after 8 attempts: 0" in run(["--config", str(settings_path), "status"], capsys)[1]

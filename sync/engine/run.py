@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -21,7 +21,7 @@ from sync.engine.reconcile import KindInput, Planner
 from sync.errors import RecordError
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
-from sync.state import StateStore
+from sync.state import RecordErrorRow, StateStore
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +29,28 @@ log = structlog.get_logger(__name__)
 class RunMode(enum.StrEnum):
     SYNC = "sync"
     DRY_RUN = "dry_run"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a record in the retry queue is read again.
+
+    After a failure the record waits `base_delay` × 2^(attempts − 1), at most `max_delay`;
+    after `max_attempts` failures it is parked until `crmsync retry` re-queues it.
+    """
+
+    max_attempts: int = 8
+    base_delay: timedelta = timedelta(minutes=1)
+    max_delay: timedelta = timedelta(hours=6)
+
+    def due(self, row: RecordErrorRow, now: datetime) -> bool:
+        if row.attempts >= self.max_attempts:
+            return False
+        delay = min(self.base_delay * 2 ** max(row.attempts - 1, 0), self.max_delay)
+        return row.last_seen + delay <= now
+
+    def parked(self, row: RecordErrorRow) -> bool:
+        return row.attempts >= self.max_attempts
 
 
 @dataclass
@@ -65,15 +87,23 @@ class SyncEngine:
         *,
         batch_size: int = 100,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry: RetryPolicy = RetryPolicy(),
     ):
+        self.retry = retry
         self.mapping = mapping
         self.connectors = connectors
         self.store = store
         self.batch_size = batch_size
         self.clock = clock
 
-    def run(self, mode: RunMode = RunMode.SYNC) -> RunResult:
-        """Run once; a dry run plans the same way and writes nothing to either CRM."""
+    def run(self, mode: RunMode = RunMode.SYNC, *, full: bool = False) -> RunResult:
+        """Run once; a dry run plans the same way and writes nothing to either CRM.
+
+        `full` ignores the cursors and reads every record of both systems, so that pairs
+        which drifted apart without a change crmsync could see (edits made while it was
+        off, changes an incremental read missed) are compared and fixed by the same rules.
+        """
+        self._full = full
         run_id = self.store.start_run(str(mode))
         self._planned: set[tuple[System, Kind, str]] = set()
         structlog.contextvars.bind_contextvars(run_id=run_id)
@@ -148,8 +178,9 @@ class SyncEngine:
         records: dict[System, list[Record]] = {}
         cursors: dict[System, tuple[str | None, bool]] = {}
         for system, connector in self.connectors.items():
-            read = connector.read(kind, self.store.cursor(system, kind))
-            retry_ids = [row.record_id for row in self.store.record_errors(system, kind)]
+            read = connector.read(kind, None if self._full else self.store.cursor(system, kind))
+            now = self.clock()
+            retry_ids = [row.record_id for row in self.store.record_errors(system, kind) if self.retry.due(row, now)]
             seen = {record.id for record in read.records}
             retried = connector.read_ids(kind, [rid for rid in retry_ids if rid not in seen]) if retry_ids else []
             records[system] = read.records + retried

@@ -328,6 +328,23 @@ class StateStore:
         with self._transaction() as session:
             return [_record_error(row) for row in session.exec(query).all()]
 
+    def requeue_errors(self, system: System | None = None, kind: Kind | None = None) -> int:
+        """Reset the attempts of stored record errors, so parked records are retried again.
+
+        Returns how many were re-queued.
+        """
+        query = select(RecordErrorTable)
+        if system is not None:
+            query = query.where(RecordErrorTable.system == system.value)
+        if kind is not None:
+            query = query.where(RecordErrorTable.kind == kind.value)
+        with self._transaction() as session:
+            rows = session.exec(query).all()
+            for row in rows:
+                row.attempts = 0
+                session.add(row)
+            return len(rows)
+
     # Runs
 
     def start_run(self, mode: str) -> str:

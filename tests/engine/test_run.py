@@ -181,3 +181,23 @@ def test_stale_etag_is_replanned_in_the_same_run(world):
     assert hubspot.records[Kind.CONTACT][contact_id].values["lastname"] == "Lee-Jones"
     assert result.failed == 0
     assert store.record_errors() == []
+
+
+def test_retry_policy_backs_off_and_parks():
+    from datetime import UTC, datetime, timedelta
+
+    from sync.engine.run import RetryPolicy
+    from sync.state import RecordErrorRow
+
+    policy = RetryPolicy(max_attempts=3, base_delay=timedelta(minutes=1))
+    seen = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+    def row(attempts):
+        return RecordErrorRow(System.HUBSPOT, Kind.CONTACT, "1", "x", None, attempts, seen, seen)
+
+    assert policy.due(row(1), seen + timedelta(seconds=59)) is False
+    assert policy.due(row(1), seen + timedelta(minutes=1)) is True
+    assert policy.due(row(2), seen + timedelta(minutes=1)) is False
+    assert policy.due(row(2), seen + timedelta(minutes=2)) is True
+    assert policy.due(row(3), seen + timedelta(days=1)) is False
+    assert policy.parked(row(3)) is True
