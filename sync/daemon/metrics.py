@@ -1,7 +1,7 @@
 """Prometheus metrics and a health check for the daemon, on one loopback-or-any port.
 
 `GET /metrics` serves the Prometheus text format; `GET /healthz` answers 200 while the
-last run succeeded recently (within three intervals) and 503 otherwise, with a JSON body
+last run succeeded recently (within three intervals) or another replica leads, and 503 otherwise, with a JSON body
 that says why.
 """
 
@@ -29,6 +29,12 @@ class DaemonMetrics:
         self.leader = Gauge("crmsync_leader", "1 while this replica holds the leader lock.", registry=self.registry)
         self._last_success: float | None = None
         self._last_error: str | None = None
+        self._standby = False
+
+    def set_leader(self, leading: bool) -> None:
+        """Record whether this replica holds the leader lock; a standby replica is healthy."""
+        self._standby = not leading
+        self.leader.set(1 if leading else 0)
 
     def observe(self, result: Any) -> None:
         """Count a finished run (a `RunResult`)."""
@@ -48,6 +54,8 @@ class DaemonMetrics:
         self._last_error = f"{type(error).__name__}: {error}"
 
     def health(self) -> tuple[int, dict[str, Any]]:
+        if self._standby:
+            return 200, {"status": "standby", "reason": "another replica holds the leader lock"}
         if self._last_success is None:
             return 503, {"status": "starting", "last_error": self._last_error}
         age = time.time() - self._last_success

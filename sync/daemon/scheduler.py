@@ -98,7 +98,7 @@ class SyncDaemon:
             return True
         leading = self.leader.acquire()
         if self.metrics is not None:
-            self.metrics.leader.set(1 if leading else 0)
+            self.metrics.set_leader(leading)
         if not leading:
             log.info("daemon.not_leader", lock=self.leader.name)
         return leading
