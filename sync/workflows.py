@@ -24,6 +24,7 @@ from sync.reports.kpis import render_table, to_json, write_csv
 from sync.reports.reconciliation import ReportPaths, summary_lines, write_report
 from sync.runtime import Runtime, open_runtime
 from sync.sandbox.seed import SeedReport, seed_bundled, seed_from_directory
+from sync.sandbox.seed_spec_run import serving
 from sync.sandbox.server import Sandbox, SandboxPorts
 from sync.settings import load_settings
 
@@ -129,7 +130,7 @@ def serve_sandbox(workdir: Path, ports: tuple[int, int, int], seed: str, data: P
                            (workdir / "reports").resolve())
     stopped = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    with sandbox:
+    with serving(workdir), sandbox:
         echo(f"HubSpot sandbox:   {sandbox.hubspot_server.url}")
         echo(f"Dataverse sandbox: {sandbox.dataverse_server.url}")
         echo(f"Token endpoint:    {sandbox.token.url}")
