@@ -7,6 +7,7 @@ naming the file, line, field or port and the fix, and exit status 2; never a tra
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -206,6 +207,58 @@ def daemon(ctx: click.Context, interval: int | None) -> None:
         if server is not None:
             server.shutdown()
         runtime.close()
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--kind", type=click.Choice(["company", "contact", "deal"]), default=None, help="Only this kind.")
+@click.pass_context
+def review(ctx: click.Context, kind: str | None) -> None:
+    """List possible matches waiting for a decision; accept or reject them by id."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sync.model import Kind
+
+    with _review_queue(ctx) as queue:
+        items = queue.pending(Kind(kind) if kind else None)
+    if not items:
+        click.echo("No possible matches are waiting for review.")
+    for item in items:
+        click.echo(f"  {item.id}: {item.kind} HubSpot {item.hubspot_id} ~ Dynamics {item.dynamics_id}, "
+                   f"score {item.score:.0f}: {item.evidence}")
+    if items:
+        click.echo("Accept with 'crmsync review accept ID' (the next run links the pair), "
+                   "or reject with 'crmsync review reject ID' (it is never proposed again).")
+
+
+@review.command("accept")
+@click.argument("item_id", type=int)
+@click.pass_context
+def review_accept(ctx: click.Context, item_id: int) -> None:
+    """Accept a possible match: the next run links the two records."""
+    with _review_queue(ctx) as queue:
+        item = queue.accept(item_id)
+    click.echo(f"Accepted {item.id}: {item.kind} HubSpot {item.hubspot_id} = Dynamics {item.dynamics_id}.")
+
+
+@review.command("reject")
+@click.argument("item_id", type=int)
+@click.pass_context
+def review_reject(ctx: click.Context, item_id: int) -> None:
+    """Reject a possible match: the records are synced as two different ones."""
+    with _review_queue(ctx) as queue:
+        item = queue.reject(item_id)
+    click.echo(f"Rejected {item.id}: HubSpot {item.hubspot_id} and Dynamics {item.dynamics_id} stay apart.")
+
+
+@contextmanager
+def _review_queue(ctx: click.Context):
+    from sync.state import ReviewQueue, StateStore
+
+    store = StateStore(_settings(ctx).state.url)
+    try:
+        yield ReviewQueue(store)
+    finally:
+        store.close()
 
 
 @cli.group()

@@ -61,8 +61,12 @@ def open_runtime(settings: Settings, *, check_metadata: bool = True) -> Runtime:
     """Build the runtime; raise `ConfigError` listing every problem found before any write."""
     mapping = load_checked_mapping(settings)
     store = StateStore(settings.state.url)
+    properties = {kind: pair.hubspot_properties() for kind, pair in mapping.pairs.items()}
+    if Kind.CONTACT in properties:
+        # Matching also compares a contact's additional emails.
+        properties[Kind.CONTACT] = [*properties[Kind.CONTACT], "hs_additional_emails"]
     connectors: dict[System, Connector] = {
-        System.HUBSPOT: HubSpotConnector(settings.hubspot, {kind: pair.hubspot_properties() for kind, pair in mapping.pairs.items()}),
+        System.HUBSPOT: HubSpotConnector(settings.hubspot, properties),
         System.DYNAMICS: DynamicsConnector(settings.dynamics, {kind: pair.dynamics_columns() for kind, pair in mapping.pairs.items()}),
     }
     if check_metadata:

@@ -15,10 +15,20 @@ from typing import Any
 from sync.engine.decide import MISSING, ChangeTimes, FieldSides, decide
 from sync.engine.plan import Create, Duplicate, KindPlan, PairPlan, Skip, SkipReason
 from sync.errors import RecordError
-from sync.identity import Candidate, CompanyCandidate, EmailRules, find_duplicates, match_companies, match_contacts, normalize_email
+from sync.identity import (
+    Candidate,
+    CompanyCandidate,
+    EmailRules,
+    find_duplicates,
+    match_companies,
+    match_contacts,
+    normalize_email,
+    split_additional_emails,
+)
 from sync.mapping import Direction, ObjectPair, Policy
 from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
+from sync.state import ReviewDecision, ReviewQueue
 
 # Namespace of the Dataverse ids that crmsync generates for the records it creates there.
 # The id is derived from the HubSpot id, so a retried create can never make a second row.
@@ -71,9 +81,10 @@ class Planner:
     """
 
     def __init__(self, links: LinkIndex, synced: dict[str, dict[str, Any]],
-                 planned: set[tuple[System, Kind, str]] | None = None) -> None:
+                 planned: set[tuple[System, Kind, str]] | None = None, review: ReviewQueue | None = None) -> None:
         self.links = links
         self.synced = synced
+        self.review = review
         self.planned = planned if planned is not None else set()
         self.record_errors: list[RecordError] = []
 
@@ -201,6 +212,8 @@ class Planner:
 
         for hubspot_id, dynamics_id in _match_by_key(given.kind, hubspot, dynamics):
             link(hubspot_id, dynamics_id, "crmsync key")
+        for hubspot_id, dynamics_id in self._accepted_in_review(given.kind, by_id, matched_hubspot, matched_dynamics):
+            link(hubspot_id, dynamics_id, "accepted in review")
 
         rest_hubspot = [side for side in hubspot if side.record.id not in matched_hubspot]
         rest_dynamics = [side for side in dynamics if side.record.id not in matched_dynamics]
@@ -229,8 +242,12 @@ class Planner:
             link(match.left_id, match.right_id, f"{match.method} ({match.evidence})")
         ambiguous: set[str] = set()
         records = {side.record.id: side.record for side in hubspot + dynamics}
-        # A possible match is neither linked nor created: creating it could make a duplicate.
+        # A possible match is neither linked nor created, because creating it could make a
+        # duplicate, until a reviewer decides; a rejected pair is two different records.
         for match in result.possible:
+            decision = self.review.decision(kind, match.left_id, match.right_id) if self.review else None
+            if decision is ReviewDecision.REJECTED:
+                continue
             plan.possible_matches.append((match.left_id, match.right_id, match.score, match.evidence))
             for record_id in (match.left_id, match.right_id):
                 if record_id not in ambiguous:
@@ -241,6 +258,16 @@ class Planner:
                 ambiguous.add(record_id)
                 plan.skips.append(Skip(records[record_id], SkipReason.AMBIGUOUS, group.reason))
         return ambiguous
+
+    def _accepted_in_review(self, kind: Kind, by_id: dict, taken_hubspot: set[str], taken_dynamics: set[str]):
+        if self.review is None:
+            return []
+        pairs = []
+        for item in self.review.accepted(kind):
+            present = (System.HUBSPOT, item.hubspot_id) in by_id and (System.DYNAMICS, item.dynamics_id) in by_id
+            if present and item.hubspot_id not in taken_hubspot and item.dynamics_id not in taken_dynamics:
+                pairs.append((item.hubspot_id, item.dynamics_id))
+        return pairs
 
     def _report_duplicates(self, plan: KindPlan, system: System, candidates: list[Candidate]) -> None:
         for cluster in find_duplicates(candidates):
@@ -310,9 +337,11 @@ def _create_refs(pair: ObjectPair, side: Side, target: System, links: LinkIndex)
 
 def _contact_candidate(side: Side) -> Candidate:
     values = side.values
+    extra = side.record.values.get("hs_additional_emails") if side.record.system is System.HUBSPOT else None
     return Candidate(
         id=side.record.id,
         email=values.get("email"),
+        emails=split_additional_emails(extra),
         first_name=values.get("first_name"),
         last_name=values.get("last_name"),
         phone=values.get("phone"),

@@ -21,7 +21,7 @@ from sync.engine.reconcile import KindInput, Planner
 from sync.errors import RecordError
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
-from sync.state import RecordErrorRow, StateStore
+from sync.state import RecordErrorRow, ReviewQueue, StateStore
 
 log = structlog.get_logger(__name__)
 
@@ -129,7 +129,8 @@ class SyncEngine:
         records, cursors = self._read(kind)
         records = self._complete_pairs(kind, records, links)
 
-        planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None)
+        review = ReviewQueue(self.store)
+        planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None, review)
         plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)
@@ -138,6 +139,8 @@ class SyncEngine:
             return
 
         self._queue_skipped(kind, plan)
+        for hubspot_id, dynamics_id, score, evidence in plan.possible_matches:
+            review.add(kind, hubspot_id, dynamics_id, score, evidence)
         applier = Applier(self.store, links, self.connectors, pair, self.batch_size)
         applied = applier.apply(plan)
         if applied.stale:
@@ -157,7 +160,7 @@ class SyncEngine:
             System.HUBSPOT: self.connectors[System.HUBSPOT].read_ids(kind, [p.hubspot.id for p in stale]),
             System.DYNAMICS: self.connectors[System.DYNAMICS].read_ids(kind, [p.dynamics.id for p in stale]),
         }
-        planner = Planner(links, self.store.all_synced(kind))
+        planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store))
         replanned = planner.plan_kind(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]))
         again = applier.apply(replanned)
         for system in System:

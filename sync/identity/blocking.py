@@ -21,6 +21,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from sync.identity.email import normalize_email, split_email
+from sync.identity.known_domains import MAILCHECK_DOMAINS
+from sync.identity.suggest import DomainSuggester
 
 # Consumer mail domains that typos are corrected towards. A typo between two company
 # domains (acme.co and acme.com) is not assumed, because both are often real and distinct.
@@ -34,6 +36,7 @@ WELL_KNOWN_MAIL_DOMAINS: frozenset[str] = frozenset(
         "yahoo.co.uk", "live.co.uk",
     }
 )
+_BLOCKING_SUGGESTER = DomainSuggester(domains=(*MAILCHECK_DOMAINS, *sorted(WELL_KNOWN_MAIL_DOMAINS)))
 # Blocks with more pairs than this are cut into sorted-neighbourhood windows.
 MAX_FULL_BLOCK_PAIRS = 250_000
 # Window length in records. Windows overlap by half, so each record is compared with the
@@ -101,17 +104,6 @@ def self_candidate_pairs(addresses: Sequence[Address], *, min_similarity: float)
     return list(unique.values())
 
 
-def is_domain_typo(domain: str, known: str) -> bool:
-    """Tell whether `domain` is a near typo of the well-known mail domain `known`.
-
-    One edit is allowed, or two when the known domain has ten or more characters.
-    """
-    if domain == known or domain in WELL_KNOWN_MAIL_DOMAINS:
-        return False
-    allowed = 2 if len(known) >= 10 else 1
-    return OSA.distance(domain, known, score_cutoff=allowed) <= allowed
-
-
 def _group_by_domain(addresses: Sequence[Address]) -> dict[str, list[int]]:
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, address in enumerate(addresses):
@@ -125,16 +117,26 @@ def _domain_pairs(
     for domain in left_blocks.keys() & right_blocks.keys():
         yield domain, domain, DomainRelation.SAME
 
-    left_known = WELL_KNOWN_MAIL_DOMAINS & left_blocks.keys()
-    right_known = WELL_KNOWN_MAIL_DOMAINS & right_blocks.keys()
     for domain in left_blocks:
-        for known in right_known:
-            if is_domain_typo(domain, known):
-                yield domain, known, DomainRelation.TYPO
+        known = typo_target(domain)
+        if known is not None and known in right_blocks:
+            yield domain, known, DomainRelation.TYPO
     for domain in right_blocks:
-        for known in left_known:
-            if is_domain_typo(domain, known):
-                yield known, domain, DomainRelation.TYPO
+        known = typo_target(domain)
+        if known is not None and known in left_blocks:
+            yield known, domain, DomainRelation.TYPO
+
+
+def typo_target(domain: str) -> str | None:
+    """Return the well-known mail domain that `domain` is probably a typo of, or None.
+
+    Uses the mailcheck-style suggester (see `sync.identity.suggest`) over the mailcheck
+    lists plus WELL_KNOWN_MAIL_DOMAINS. A suggestion for a company domain, such as
+    acme.cmo to acme.com, also counts, because "cmo" is not a top-level domain.
+    """
+    if domain in WELL_KNOWN_MAIL_DOMAINS:
+        return None
+    return _BLOCKING_SUGGESTER.suggest_domain(domain)
 
 
 def _as_domain(address: Address, other_domain: str) -> Address:

@@ -1,4 +1,4 @@
-"""Matching of contacts across the two systems: exact email first, fuzzy only where safe.
+"""Matching of contacts across the two systems: exact keys first, fuzzy only where safe.
 
 A wrong merge spreads one person's data over another's, and a missed match creates a
 duplicate. So an email shared by several records of one side is reported as an
@@ -10,71 +10,35 @@ order or on which side is called left.
 
 from __future__ import annotations
 
-import enum
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sync.identity.blocking import Address, DomainRelation, candidate_pairs
-from sync.identity.email import normalize_email, split_email
+from sync.identity.blocking import Address, candidate_pairs
+from sync.identity.email import EmailRules, normalize_email, split_email
+from sync.identity.keys import KeyPair, NameKey, extra_email_pairs, name_key_pairs
+from sync.identity.results import Ambiguity, Candidate, Match, MatchMethod, MatchResult
 from sync.identity.scoring import MAX_EVIDENCE_BONUS, Evidence, ScoredPair, score_pair
+
+__all__ = ["Ambiguity", "Candidate", "Match", "MatchMethod", "MatchResult", "match_contacts"]
 
 DEFAULT_FUZZY_THRESHOLD = 92.0
 # Fuzzy pairs scoring at least this, but under the threshold, go to `MatchResult.possible`.
 DEFAULT_REVIEW_THRESHOLD = 75.0
 
 
-class MatchMethod(enum.StrEnum):
-    EXACT = "exact"
-    FUZZY = "fuzzy"
-
-
 @dataclass(frozen=True)
-class Candidate:
-    """A contact reduced to what matching compares. `id` is the record id in its own system."""
+class ContactMatching:
+    """The settings of one `match_contacts` call.
 
-    id: str
-    email: str | None
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    company: str | None = None
-
-
-@dataclass(frozen=True)
-class Match:
-    """A pair of records judged to be one person, with the score (0..100) and its reasons."""
-
-    left_id: str
-    right_id: str
-    score: float
-    method: MatchMethod
-    evidence: str
-
-
-@dataclass(frozen=True)
-class Ambiguity:
-    """Records that share one match key on a side; none of them is matched."""
-
-    left_ids: tuple[str, ...]
-    right_ids: tuple[str, ...]
-    reason: str
-
-
-@dataclass
-class MatchResult:
-    """The outcome of matching two record sets.
-
-    Every input id appears in exactly one of `matches`, `ambiguous` and the two
-    `unmatched` lists. The ids of a `possible` pair also appear as unmatched, so a caller
-    that creates records for unmatched ids should check `possible` first.
+    Thresholds are scores from 0 to 100 (see `sync.identity.scoring`). `phone_region` is
+    the ISO 3166 country assumed for phone numbers written without a country code.
     """
 
-    matches: list[Match] = field(default_factory=list)
-    ambiguous: list[Ambiguity] = field(default_factory=list)
-    possible: list[Match] = field(default_factory=list)
-    unmatched_left: list[str] = field(default_factory=list)
-    unmatched_right: list[str] = field(default_factory=list)
+    fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD
+    rules: EmailRules = EmailRules()
+    phone_region: str | None = None
 
 
 def match_contacts(
@@ -83,34 +47,107 @@ def match_contacts(
     *,
     fuzzy_threshold: float = DEFAULT_FUZZY_THRESHOLD,
     review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+    rules: EmailRules = EmailRules(),
+    phone_region: str | None = None,
 ) -> MatchResult:
-    """Match contacts by exact normalised email, then by fuzzy email within blocks.
+    """Match contacts in stages; each stage sees only the records earlier stages left open.
 
-    `fuzzy_threshold` and `review_threshold` are scores from 0 to 100 (see
-    `sync.identity.scoring` for how a score is composed). Records without a valid email
-    stay unmatched.
+    1. The same normalised primary email. An email on several records of one side
+       makes them all ambiguous.
+    2. The same normalised email among all addresses of a record (`Candidate.emails`).
+    3. A near-equal primary email within blocks, scored with name, phone and company.
+    4. The same full name and phone, then the same full name and company. A pair whose
+       records both have valid emails is only possible (it reached this stage, so the
+       emails differ).
+
+    Pairs of stages 3 and 4 that are not matched but score at least `review_threshold`
+    go to `possible`; a possible pair never involves a matched or ambiguous record.
     """
-    left_emails = [normalize_email(candidate.email) for candidate in left]
-    right_emails = [normalize_email(candidate.email) for candidate in right]
-    result = MatchResult()
+    settings = ContactMatching(fuzzy_threshold, review_threshold, rules, phone_region)
+    left_emails = [normalize_email(candidate.email, rules) for candidate in left]
+    right_emails = [normalize_email(candidate.email, rules) for candidate in right]
+    run = _Run(left, right, MatchResult())
 
     exact = exact_key_matches(left_emails, right_emails, key_name="email")
-    left_ids = [candidate.id for candidate in left]
-    right_ids = [candidate.id for candidate in right]
-    result.ambiguous.extend(ambiguities_of(exact.ambiguous, left_ids, right_ids))
+    run.result.ambiguous.extend(ambiguities_of(exact.ambiguous, run.left_ids, run.right_ids))
     for i, j in exact.pairs:
-        result.matches.append(_exact_match(left[i], right[j], f"same email {left_emails[i]}"))
+        run.result.matches.append(_exact_match(left[i], right[j], f"same email {left_emails[i]}"))
+    run.open_left, run.open_right = exact.unused_left, exact.unused_right
 
-    left_rest = [i for i in exact.unused_left if left_emails[i] is not None]
-    right_rest = [j for j in exact.unused_right if right_emails[j] is not None]
-    fuzzy, possible = _fuzzy_matches(
-        left, right, left_emails, right_emails, left_rest, right_rest, fuzzy_threshold, review_threshold
+    run.add_pairs(extra_email_pairs(left, right, run.open_left, run.open_right, rules))
+    _fuzzy_stage(run, left_emails, right_emails, settings)
+    _name_stages(run, left_emails, right_emails, settings)
+
+    run.drop_taken_possible()
+    finish_result(run.result, run.left_ids, run.right_ids)
+    return run.result
+
+
+class _Run:
+    """The records of one `match_contacts` call, the result so far and the open indexes."""
+
+    def __init__(self, left: Sequence[Candidate], right: Sequence[Candidate], result: MatchResult) -> None:
+        self.left, self.right, self.result = left, right, result
+        self.left_ids = [candidate.id for candidate in left]
+        self.right_ids = [candidate.id for candidate in right]
+        self.open_left: list[int] = list(range(len(left)))
+        self.open_right: list[int] = list(range(len(right)))
+
+    def add_pairs(self, pairs: Sequence[KeyPair]) -> None:
+        """Add key pairs: matches close their records, possible pairs leave them open."""
+        closed_left, closed_right = set(), set()
+        for pair in pairs:
+            match = Match(self.left_ids[pair.left], self.right_ids[pair.right], pair.score, pair.method, pair.evidence)
+            if pair.possible:
+                self.result.possible.append(match)
+                continue
+            self.result.matches.append(match)
+            closed_left.add(pair.left)
+            closed_right.add(pair.right)
+        self.close(closed_left, closed_right)
+
+    def close(self, left: set[int], right: set[int]) -> None:
+        self.open_left = [i for i in self.open_left if i not in left]
+        self.open_right = [j for j in self.open_right if j not in right]
+
+    def drop_taken_possible(self) -> None:
+        """Remove possible pairs of records that a later stage matched or held as ambiguous."""
+        taken_left = {match.left_id for match in self.result.matches}
+        taken_right = {match.right_id for match in self.result.matches}
+        for ambiguity in self.result.ambiguous:
+            taken_left.update(ambiguity.left_ids)
+            taken_right.update(ambiguity.right_ids)
+        unique = {(m.left_id, m.right_id): m for m in self.result.possible if m.left_id not in taken_left and m.right_id not in taken_right}
+        self.result.possible = list(unique.values())
+
+
+def _fuzzy_stage(run: _Run, left_emails: Sequence[str | None], right_emails: Sequence[str | None], settings: ContactMatching) -> None:
+    left_rest = [i for i in run.open_left if left_emails[i] is not None]
+    right_rest = [j for j in run.open_right if right_emails[j] is not None]
+    chosen, review = _fuzzy_matches(
+        run.left, run.right, left_emails, right_emails, left_rest, right_rest, settings
     )
-    result.matches.extend(fuzzy)
-    result.possible.extend(possible)
+    run.result.possible.extend(review)
+    run.result.matches.extend(chosen)
+    matched_left = {match.left_id for match in chosen}
+    matched_right = {match.right_id for match in chosen}
+    run.close(
+        {i for i in run.open_left if run.left_ids[i] in matched_left},
+        {j for j in run.open_right if run.right_ids[j] in matched_right},
+    )
 
-    finish_result(result, left_ids, right_ids)
-    return result
+
+def _name_stages(run: _Run, left_emails: Sequence[str | None], right_emails: Sequence[str | None], settings: ContactMatching) -> None:
+    has_email = ([email is not None for email in left_emails], [email is not None for email in right_emails])
+    for key in (NameKey.PHONE, NameKey.COMPANY):
+        pairs, crowded_left, crowded_right = name_key_pairs(
+            run.left, run.right, run.open_left, run.open_right, key,
+            has_email=has_email, phone_region=settings.phone_region,
+        )
+        run.add_pairs([pair for pair in pairs if pair.score >= settings.review_threshold or not pair.possible])
+        # A name key shared by several records of a side leaves them to a person, so a
+        # later, weaker key must not pair them either.
+        run.close(crowded_left, crowded_right)
 
 
 @dataclass
@@ -201,13 +238,13 @@ def _fuzzy_matches(
     right_emails: Sequence[str | None],
     left_rest: list[int],
     right_rest: list[int],
-    threshold: float,
-    review_threshold: float,
+    settings: ContactMatching,
 ) -> tuple[list[Match], list[Match]]:
+    threshold, review_threshold = settings.fuzzy_threshold, settings.review_threshold
     left_addresses = [Address(*split_email(left_emails[i])) for i in left_rest]  # type: ignore[arg-type]
     right_addresses = [Address(*split_email(right_emails[j])) for j in right_rest]  # type: ignore[arg-type]
-    evidence_left = [Evidence.of(left[i]) for i in left_rest]
-    evidence_right = [Evidence.of(right[j]) for j in right_rest]
+    evidence_left = [Evidence.of(left[i], settings.phone_region) for i in left_rest]
+    evidence_right = [Evidence.of(right[j], settings.phone_region) for j in right_rest]
 
     pairs = candidate_pairs(left_addresses, right_addresses, min_similarity=_min_similarity(review_threshold))
     scored = [score_pair(pair, evidence_left[pair.left], evidence_right[pair.right]) for pair in pairs]

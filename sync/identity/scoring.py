@@ -26,7 +26,7 @@ from sync.identity.blocking import CandidatePair, DomainRelation
 from sync.identity.text import fold_text, normalize_company_name, phone_key, phones_agree
 
 if TYPE_CHECKING:
-    from sync.identity.match import Candidate
+    from sync.identity.results import Candidate
 
 DOMAIN_TYPO_PENALTY = 10.0
 NAME_AGREES, NAME_DIFFERS = 5.0, -30.0
@@ -47,11 +47,12 @@ class Evidence:
     company: str | None
 
     @classmethod
-    def of(cls, candidate: Candidate) -> Evidence:
+    def of(cls, candidate: Candidate, phone_region: str | None = None) -> Evidence:
+        """Collect the evidence of `candidate`; `phone_region` as in `normalize_phone`."""
         return cls(
             first_name=fold_text(candidate.first_name),
             last_name=fold_text(candidate.last_name),
-            phone=phone_key(candidate.phone),
+            phone=phone_key(candidate.phone, phone_region),
             company=normalize_company_name(candidate.company),
         )
 

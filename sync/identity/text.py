@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import phonenumbers
+
 _NON_WORD = re.compile(r"[^\w]+")
 _NON_DIGIT = re.compile(r"\D+")
 # Digits compared from the end of a phone number, so that a country or trunk prefix
@@ -29,15 +31,37 @@ def fold_text(raw: str | None) -> str | None:
     return text or None
 
 
-def phone_key(raw: str | None) -> str | None:
+def normalize_phone(raw: str | None, region: str | None = None) -> str | None:
+    """Return a phone number in E.164 form ("+14155550100"), or None when it cannot be placed.
+
+    `region` is the ISO 3166 country ("US", "GB") assumed for numbers written without a
+    country code; with None only numbers starting with "+" or an international prefix
+    are placed. An extension ("x123", "ext. 4") is dropped. Uses the `phonenumbers`
+    metadata, so a number with an impossible length for its country returns None.
+    """
+    if not raw or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_key(raw: str | None, region: str | None = None) -> str | None:
     """Return the last digits of a phone number, or None when it has too few digits.
 
-    An extension written as "x123" is dropped before the digits are taken.
+    The number is first put in E.164 form where `normalize_phone` can place it, which
+    drops an extension and a trunk prefix such as "(0)". Otherwise an extension written
+    as "x123" is cut off and the remaining digits are taken.
     """
     if raw is None:
         return None
 
-    number = re.split(r"(?i)\s*(?:x|ext\.?)\s*\d+\s*$", raw)[0]
+    normalized = normalize_phone(raw, region)
+    number = normalized or re.split(r"(?i)\s*(?:x|ext\.?)\s*\d+\s*$", raw)[0]
     digits = _NON_DIGIT.sub("", number)
     if len(digits) < _MIN_PHONE_DIGITS:
         return None

@@ -1,6 +1,7 @@
-"""The state store: links, synced values, cursors, runs, record errors and create intents."""
+"""The state store: links, synced values, cursors, runs, record errors, create intents and reviews."""
 
 from sync.state.database import redact_url
+from sync.state.review import ReviewDecision, ReviewItem, ReviewNotFoundError, ReviewQueue
 from sync.state.store import (
     Intent,
     Link,
@@ -16,6 +17,10 @@ __all__ = [
     "Intent",
     "Link",
     "RecordErrorRow",
+    "ReviewDecision",
+    "ReviewItem",
+    "ReviewNotFoundError",
+    "ReviewQueue",
     "RunMode",
     "RunOutcome",
     "RunRow",

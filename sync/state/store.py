@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, exc
+from sqlalchemy import Engine, delete, exc
 from sqlmodel import Session, col, select
 
 from sync.errors import CrmsyncError
@@ -126,6 +126,11 @@ class StateStore:
     def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._engine = open_database(url)
         self._clock = clock
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for stores of the same database such as the review queue."""
+        return self._engine
 
     def close(self) -> None:
         """Close every pooled connection. The store must not be used afterwards."""

@@ -91,6 +91,25 @@ class CreateIntentTable(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class ReviewTable(SQLModel, table=True):
+    """A possible match held for a person's decision (see `sync.state.review`)."""
+
+    __tablename__ = TABLE_PREFIX + "review"
+    __table_args__ = (
+        UniqueConstraint("kind", "hubspot_id", "dynamics_id", name="crmsync_review_pair"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    hubspot_id: str = Field(max_length=64)
+    dynamics_id: str = Field(max_length=64)
+    score: float
+    evidence: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16, index=True)
+    created_at: datetime = _timestamp()
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
 ALL_TABLES = [
     LinkTable.__table__,
     SyncedValuesTable.__table__,
@@ -98,4 +117,5 @@ ALL_TABLES = [
     RunTable.__table__,
     RecordErrorTable.__table__,
     CreateIntentTable.__table__,
+    ReviewTable.__table__,
 ]

@@ -201,3 +201,46 @@ def test_retry_policy_backs_off_and_parks():
     assert policy.due(row(2), seen + timedelta(minutes=2)) is True
     assert policy.due(row(3), seen + timedelta(days=1)) is False
     assert policy.parked(row(3)) is True
+
+
+def test_possible_match_waits_for_review_then_links(world):
+    from sync.state import ReviewQueue
+
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "pat.lee@acme.example")
+    dynamics_id = dynamics.add(Kind.CONTACT, {"emailaddress1": "pat.leee@acme.example"})
+
+    engine.run()
+    queue = ReviewQueue(store)
+    [item] = queue.pending(Kind.CONTACT)
+
+    assert (item.hubspot_id, item.dynamics_id) == (contact_id, dynamics_id)
+    assert len(hubspot.records[Kind.CONTACT]) == 1
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+
+    queue.accept(item.id)
+    hubspot.edit(Kind.CONTACT, contact_id, firstname="Pat")
+    dynamics.edit(Kind.CONTACT, dynamics_id, firstname="Pat")
+    engine.run()
+
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, contact_id).dynamics_id == dynamics_id
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+
+
+def test_rejected_match_syncs_both_records_apart(world):
+    from sync.state import ReviewQueue
+
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "pat.lee@acme.example")
+    dynamics_id = dynamics.add(Kind.CONTACT, {"emailaddress1": "pat.leee@acme.example"})
+    engine.run()
+    queue = ReviewQueue(store)
+    queue.reject(queue.pending(Kind.CONTACT)[0].id)
+
+    hubspot.edit(Kind.CONTACT, contact_id, firstname="Pat")
+    dynamics.edit(Kind.CONTACT, dynamics_id, firstname="Patrick")
+    engine.run()
+
+    assert len(hubspot.records[Kind.CONTACT]) == 2
+    assert len(dynamics.records[Kind.CONTACT]) == 2
+    assert queue.pending(Kind.CONTACT) == []
