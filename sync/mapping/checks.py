@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sync.mapping.problems import ProblemList
+from sync.mapping.problems import ProblemList, choice_fix
+from sync.mapping.template import find_cycle
 from sync.mapping.schema import FieldRule, ObjectPair, ValueEntry
 from sync.mapping.terms import FieldType
 from sync.mapping.values import value_key
@@ -13,6 +14,8 @@ def check_pairs(pairs: dict[Kind, ObjectPair], problems: ProblemList) -> None:
     """Add a problem for each clash between fields, value-map entries or references."""
     for kind, pair in pairs.items():
         check_write_targets(pair, problems)
+        check_opposed_rules(pair, problems)
+        check_templates(pair, problems)
         for rule in pair.fields:
             if rule.type is FieldType.ENUM:
                 check_value_map(rule, ("objects", kind.value, "fields", rule.name), problems)
@@ -30,19 +33,54 @@ def check_write_targets(pair: ObjectPair, problems: ProblemList) -> None:
     for system in System:
         writers: dict[str, FieldRule] = {}
         for rule in pair.fields:
-            if not rule.flows_to(system):
+            if not rule.flows_on_create(system):
                 continue
             for index, name in enumerate(rule.names_in(system)):
                 first = writers.setdefault(name, rule)
                 if first is rule:
                     continue
-                key = ("hubspot",) if system is System.HUBSPOT else ("dynamics", index)
+                key = ("hubspot",) if system is System.HUBSPOT and not rule.hubspot_parts else (system.value, index)
                 noun = "property" if system is System.HUBSPOT else "column"
                 problems.add(
                     ("objects", pair.kind.value, "fields", rule.name, *key),
                     f"fields `{first.name}` and `{rule.name}` both write {system.label} {noun} `{name}`",
                     fix=f"map `{name}` in one field only, or set `direction` so that only one of them writes to {system.label}",
                 )
+
+
+def check_opposed_rules(pair: ObjectPair, problems: ProblemList) -> None:
+    """Report two fields that map the same property and column, so that each write undoes the other."""
+    seen: dict[tuple[tuple[str, ...], tuple[str, ...]], FieldRule] = {}
+    for rule in pair.fields:
+        names = (rule.names_in(System.HUBSPOT), rule.names_in(System.DYNAMICS))
+        if not all(names):
+            continue
+        first = seen.setdefault(names, rule)
+        if first is rule:
+            continue
+        problems.add(
+            ("objects", pair.kind.value, "fields", rule.name),
+            f"fields `{first.name}` ({first.direction}) and `{rule.name}` ({rule.direction}) map the same "
+            f"HubSpot {', '.join(names[0])} and Dataverse {', '.join(names[1])}",
+            fix=f"keep one field, with `direction: both` if the value should flow both ways",
+        )
+
+
+def check_templates(pair: ObjectPair, problems: ProblemList) -> None:
+    """Report template placeholders that name no field, and templates that use each other in a circle."""
+    names = [rule.name for rule in pair.fields]
+    for rule in pair.fields:
+        path = ("objects", pair.kind.value, "fields", rule.name, "template")
+        for used in rule.template_fields:
+            if used == rule.name:
+                problems.add(path, f"the template of `{rule.name}` uses the field itself", fix="remove the placeholder")
+            elif used not in names:
+                problems.add(path, f"the template uses {{{used}}}, but the {pair.kind} mapping has no field `{used}`",
+                             fix=choice_fix(used, names))
+    cycle = find_cycle(rule for rule in pair.fields if rule.name not in rule.template_fields)
+    if cycle:
+        problems.add(("objects", pair.kind.value, "fields", cycle[0], "template"),
+                     f"circular templates: {' -> '.join(cycle)}", fix="render one of these fields from plain fields only")
 
 
 def check_value_map(rule: FieldRule, path: tuple[str, ...], problems: ProblemList) -> None:

@@ -14,15 +14,16 @@ from typing import Any
 from sync.errors import ConfigError, Problem
 from sync.mapping.checks import check_pairs
 from sync.mapping.field_loader import FieldReader
-from sync.mapping.problems import ProblemList, choice_fix, close_match
-from sync.mapping.reading import MISSING, describe
+from sync.mapping.problems import ProblemList, choice_fix
+from sync.mapping.reading import MISSING
 from sync.mapping.schema import Mapping, ObjectPair, ReferenceRule
-from sync.mapping.terms import Direction
+from sync.mapping.scope_loader import ScopeReader
+from sync.mapping.terms import Direction, LeaveScope
 from sync.model import Kind
 from sync.yamlfile import load_yaml, parse_yaml
 
-TOP_KEYS = ("version", "timezone", "objects")
-OBJECT_KEYS = ("fields", "references")
+TOP_KEYS = ("version", "timezone", "phone_region", "objects")
+OBJECT_KEYS = ("fields", "references", "scope", "on_leave_scope")
 REFERENCE_KEYS = ("direction",)
 SUPPORTED_VERSION = 1
 # The references crmsync can sync, by the kind that holds them.
@@ -70,15 +71,16 @@ def build_mapping(document: Any, source: Path | str) -> Mapping:
     reader.check_keys(document, (), TOP_KEYS)
     version = reader.version(document)
     zone = reader.timezone(document)
+    reader.phone_region = reader.region(document, ())
     pairs = reader.objects(document, zone or zoneinfo.ZoneInfo("UTC"))
     check_pairs(pairs, problems)
 
     if problems.items:
         raise ConfigError(problems.items)
-    return Mapping(source=Path(source), pairs=pairs, timezone=zone, version=version)
+    return Mapping(source=Path(source), pairs=pairs, timezone=zone, version=version, phone_region=reader.phone_region)
 
 
-class ObjectReader(FieldReader):
+class ObjectReader(ScopeReader, FieldReader):
     """Reads the top level, the kinds and their references."""
 
     def version(self, document: dict) -> int:
@@ -90,17 +92,7 @@ class ObjectReader(FieldReader):
         return SUPPORTED_VERSION
 
     def timezone(self, document: dict) -> zoneinfo.ZoneInfo | None:
-        name = document.get("timezone", "UTC")
-        if not isinstance(name, str):
-            self.problems.add(("timezone",), f"expected an IANA timezone name, got {describe(name)}", fix="write a name such as UTC or Europe/Paris")
-            return None
-        try:
-            return zoneinfo.ZoneInfo(name)
-        except (KeyError, ValueError, OSError):
-            match = close_match(name, zoneinfo.available_timezones())
-            fix = f"did you mean `{match}`?" if match else "use an IANA name such as UTC, Europe/Paris or America/Los_Angeles"
-            self.problems.add(("timezone",), f"unknown timezone {name!r}", fix=fix)
-            return None
+        return self.zone_at(document.get("timezone", "UTC"), ("timezone",))
 
     def objects(self, document: dict, zone: zoneinfo.ZoneInfo) -> dict[Kind, ObjectPair]:
         value = document.get("objects", MISSING)
@@ -141,9 +133,11 @@ class ObjectReader(FieldReader):
             return None
         rules = [self.field(name, field_spec, (*path, "fields", name)) for name, field_spec in fields.items()]
         references = self.references(kind, spec.get("references", MISSING), (*path, "references"))
+        scope = self.scope(spec.get("scope", MISSING), (*path, "scope"))
+        leave = self.choice(spec, "on_leave_scope", path, LeaveScope, LeaveScope.IGNORE)
         return ObjectPair(
             kind=kind, fields=tuple(rule for rule in rules if rule is not None),
-            references=references, timezone=zone,
+            references=references, timezone=zone, scope=scope, on_leave_scope=leave or LeaveScope.IGNORE,
         )
 
     def references(self, kind: Kind, value: Any, path: Sequence[str | int]) -> tuple[ReferenceRule, ...]:

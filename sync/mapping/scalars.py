@@ -8,6 +8,8 @@ Canonical values are JSON-native so that the state store can keep them as they a
   in the mapping's timezone.
 - datetime: ISO 8601 in UTC with a `Z`, to whole seconds.
 - boolean: `True` or `False`.
+- money: `float` rounded to the minor unit of the field's currency (cents for USD, none
+  for JPY). Amounts are never converted between currencies.
 
 Enums are value maps and live in `sync.mapping.values`. HubSpot clears a property when it
 is sent an empty string, so None goes to HubSpot as `""` and to Dataverse as null.
@@ -65,7 +67,7 @@ def _blank(raw: Any) -> bool:
 # --- string ---------------------------------------------------------------------------
 
 
-def string_to_canonical(raw: Any, transforms: Sequence[Transform] = ()) -> str | None:
+def string_to_canonical(raw: Any, transforms: Sequence[Transform] = (), phone_region: str | None = None) -> str | None:
     """Convert a raw text value; numbers become their plain text, other types are invalid."""
     if raw is None:
         return None
@@ -75,7 +77,7 @@ def string_to_canonical(raw: Any, transforms: Sequence[Transform] = ()) -> str |
         raw = format_number(float(raw))
     if not isinstance(raw, str):
         raise InvalidValue(f"expected text, got {type(raw).__name__} {show(raw)}")
-    text = apply_transforms(raw, transforms)
+    text = apply_transforms(raw, transforms, phone_region)
     return text or None
 
 
@@ -114,6 +116,23 @@ def number_from_canonical(value: Any, system: System) -> str | int | float | Non
     if system is System.HUBSPOT:
         return format_number(number)
     return int(number) if number.is_integer() else number
+
+
+# ISO 4217 currencies whose minor unit is not the usual hundredth.
+MINOR_UNIT_DIGITS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+
+def money_to_canonical(raw: Any, currency: str | None) -> float | None:
+    """Convert a raw amount and round it to the minor unit of `currency` (2 digits if None)."""
+    number = number_to_canonical(raw)
+    if number is None:
+        return None
+    digits = MINOR_UNIT_DIGITS.get(currency or "", 2)
+    return float(round(Decimal(repr(number)), digits))
 
 
 # --- dates and datetimes --------------------------------------------------------------
@@ -224,11 +243,13 @@ def boolean_from_canonical(value: Any, system: System) -> str | bool | None:
 
 
 def scalar_to_canonical(
-    field_type: FieldType, raw: Any, zone: ZoneInfo, transforms: Sequence[Transform] = ()
+    field_type: FieldType, raw: Any, zone: ZoneInfo, transforms: Sequence[Transform] = (),
+    *, phone_region: str | None = None, currency: str | None = None,
 ) -> Any:
     """Convert one raw value of a non-enum field; raise `InvalidValue` when it does not fit."""
     readers: dict[FieldType, Callable[[], Any]] = {
-        FieldType.STRING: lambda: string_to_canonical(raw, transforms),
+        FieldType.STRING: lambda: string_to_canonical(raw, transforms, phone_region),
+        FieldType.MONEY: lambda: money_to_canonical(raw, currency),
         FieldType.NUMBER: lambda: number_to_canonical(raw),
         FieldType.DATE: lambda: date_to_canonical(raw, zone),
         FieldType.DATETIME: lambda: datetime_to_canonical(raw, zone),
@@ -242,6 +263,7 @@ def scalar_from_canonical(field_type: FieldType, value: Any, system: System, zon
     writers: dict[FieldType, Callable[[], Any]] = {
         FieldType.STRING: lambda: _string_from_canonical(value, system),
         FieldType.NUMBER: lambda: number_from_canonical(value, system),
+        FieldType.MONEY: lambda: number_from_canonical(value, system),
         FieldType.DATE: lambda: date_from_canonical(value, system, zone),
         FieldType.DATETIME: lambda: datetime_from_canonical(value, system, zone),
         FieldType.BOOLEAN: lambda: boolean_from_canonical(value, system),

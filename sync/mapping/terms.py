@@ -8,26 +8,75 @@ from sync.model import System
 
 
 class Direction(enum.StrEnum):
-    """The way a mapped field or reference is written."""
+    """The way a mapped field or reference is written.
+
+    `create_only` writes the value when crmsync creates the record on either side and
+    never updates it afterwards.
+    """
 
     BOTH = "both"
     TO_DYNAMICS = "to_dynamics"
     TO_HUBSPOT = "to_hubspot"
+    CREATE_ONLY = "create_only"
 
     def flows_to(self, system: System) -> bool:
-        """Return whether values travelling in this direction are written to `system`."""
+        """Return whether an update of an existing record in `system` writes this value."""
         if self is Direction.BOTH:
             return True
+        if self is Direction.CREATE_ONLY:
+            return False
         target = System.DYNAMICS if self is Direction.TO_DYNAMICS else System.HUBSPOT
         return system is target
 
+    def flows_on_create(self, system: System) -> bool:
+        """Return whether a record that crmsync creates in `system` gets this value."""
+        return self is Direction.CREATE_ONLY or self.flows_to(system)
+
+    @property
+    def source(self) -> System | None:
+        """Return the one system whose changes flow, or None for `both` and `create_only`."""
+        if self is Direction.TO_DYNAMICS:
+            return System.HUBSPOT
+        if self is Direction.TO_HUBSPOT:
+            return System.DYNAMICS
+        return None
+
 
 class Policy(enum.StrEnum):
-    """How the engine decides a conflict on a `both` field; the mapping only stores it."""
+    """How the engine decides a conflict on a `both` field; the mapping only stores it.
+
+    - latest_wins: the side changed last wins, by per-property change time where the
+      system keeps one and by record modification time otherwise.
+    - hubspot_wins, dynamics_wins: that side always wins.
+    - prefer_non_empty: a value wins over an empty one, and two values fall back to latest_wins.
+    - keep_first: the synced value stays and neither change is written. The conflict is reported.
+    """
 
     LATEST_WINS = "latest_wins"
     HUBSPOT_WINS = "hubspot_wins"
     DYNAMICS_WINS = "dynamics_wins"
+    PREFER_NON_EMPTY = "prefer_non_empty"
+    KEEP_FIRST = "keep_first"
+
+
+class LeaveScope(enum.StrEnum):
+    """What happens to a linked record that no longer matches its pair's `scope`."""
+
+    IGNORE = "ignore"
+    REPORT = "report"
+    UNLINK = "unlink"
+
+
+class Operator(enum.StrEnum):
+    """The comparison of one `scope` condition."""
+
+    EQ = "eq"
+    NE = "ne"
+    IN = "in"
+    NOT_IN = "not_in"
+    GTE = "gte"
+    LTE = "lte"
+    EXISTS = "exists"
 
 
 class FieldType(enum.StrEnum):
@@ -39,6 +88,8 @@ class FieldType(enum.StrEnum):
     DATETIME = "datetime"
     BOOLEAN = "boolean"
     ENUM = "enum"
+    MONEY = "money"
+    OWNER = "owner"
 
 
 class UnmappedAction(enum.StrEnum):

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -44,6 +44,10 @@ class StoredRecord:
     created_at: datetime
     updated_at: datetime
     archived: bool = False
+    # Search lags behind writes: until `indexed_at`, search sees `indexed` (the version
+    # before the last change, or None for a record search has not seen yet).
+    indexed_at: datetime | None = None
+    indexed: dict[str, str | None] | None = None
 
 
 class HubSpotSandbox:
@@ -51,11 +55,15 @@ class HubSpotSandbox:
 
     `clock` gives the wall-clock time for created and modified stamps (default: now, UTC).
     `monotonic` drives the rate-limit windows (default: time.monotonic); tests pass a fake
-    one so that windows pass without waiting. Every public method is thread-safe.
+    one so that windows pass without waiting. `search_lag_seconds` delays every change's
+    appearance in search by that many seconds of `clock`, as HubSpot's index does.
+    `daily_limit` overrides the tier's daily request cap and `scopes` restricts the private
+    app's scopes (None grants all). Every public method is thread-safe.
     """
 
     def __init__(self, token: str, clock: Callable[[], datetime] | None = None, tier: str = "professional",
-                 *, rate_limits: bool = True, monotonic: Callable[[], float] | None = None):
+                 *, rate_limits: bool = True, monotonic: Callable[[], float] | None = None,
+                 search_lag_seconds: float = 0.0, daily_limit: int | None = None, scopes: set[str] | None = None):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, StoredRecord]] = {name: {} for name in OBJECT_TYPES}
@@ -67,9 +75,14 @@ class HubSpotSandbox:
         self.pipelines = default_pipelines()
         self.schema = default_properties()
         self._next_id = 1001
-        self.gate = Gatekeeper(token, tier, monotonic or time.monotonic, rate_limits=rate_limits)
+        self.search_lag_seconds = search_lag_seconds
+        # (object type, merged id) -> the id of the record it was merged into.
+        self.merged: dict[tuple[str, str], str] = {}
+        self.gate = Gatekeeper(token, tier, monotonic or time.monotonic, rate_limits=rate_limits,
+                               daily_limit=daily_limit, scopes=scopes)
         self.router = Router()
-        self.router.before.extend([self.gate.check_token, self.gate.check_faults, self.gate.check_rate])
+        self.router.before.extend([self.gate.check_token, self.gate.check_scopes, self.gate.check_faults,
+                                   self.gate.check_rate])
 
         from sync.sandbox.hubspot_routes import mount_routes  # the routes module imports this one
         mount_routes(self)
@@ -77,23 +90,88 @@ class HubSpotSandbox:
     # -- test and seeding API ---------------------------------------------------------
 
     def add_record(self, object_type: str, properties: Mapping[str, Any], *,
-                   created_at: datetime | None = None, modified_at: datetime | None = None) -> str:
+                   created_at: datetime | None = None, modified_at: datetime | None = None,
+                   index_delay: float | None = None) -> str:
         """Create a record directly in the store and return its id.
 
         Unknown properties are defined as text properties, so seeds can carry custom fields.
-        Raises InputError on a duplicate unique value or an invalid value.
+        `index_delay` overrides `search_lag_seconds` for this change. Raises InputError on a
+        duplicate unique value or an invalid value.
         """
         with self.lock:
             for name in properties:
                 if name not in self.schema[object_type]:
                     self.schema[object_type][name] = PropertyDefinition(name)
             record = self.create(object_type, properties, created_at=created_at, modified_at=modified_at, seed=True)
+            self._delay_index(record, index_delay)
             return record.id
 
     def update_record(self, object_type: str, record_id: str, properties: Mapping[str, Any], *,
-                      modified_at: datetime | None = None) -> None:
+                      modified_at: datetime | None = None, index_delay: float | None = None) -> None:
         with self.lock:
-            self.update(object_type, record_id, properties, modified_at=modified_at, seed=True)
+            seen = self.searchable(self.get(object_type, record_id))
+            record = self.update(object_type, record_id, properties, modified_at=modified_at, seed=True)
+            if index_delay is not None:
+                record.indexed = None if seen is None else dict(seen)
+                self._delay_index(record, index_delay)
+
+    def _delay_index(self, record: StoredRecord, seconds: float | None) -> None:
+        if seconds is not None:
+            record.indexed_at = self.clock() + timedelta(seconds=seconds)
+
+    def searchable(self, record: StoredRecord) -> dict[str, str | None] | None:
+        """Return the properties search sees for a record now, or None while it is not indexed."""
+        if record.archived:
+            return None
+        if record.indexed_at is None or self.clock() >= record.indexed_at:
+            return record.properties
+        return record.indexed
+
+    def merge(self, object_type: str, primary_id: str, merged_id: str) -> StoredRecord:
+        """Merge `merged_id` into `primary_id` as HubSpot's merge endpoint does; return the survivor.
+
+        Contacts and companies get a new survivor with a new id, and both old ids redirect
+        to it; deals keep the primary's id. The primary's non-empty values win, the
+        associations of both move to the survivor, and `hs_merged_object_ids` lists every
+        absorbed id, separated by ";". A contact's absorbed email moves to
+        `hs_additional_emails`. Raises InputError 404 for an unknown id, 400 for merging a record into itself.
+        """
+        with self.lock:
+            primary, merged = self.get(object_type, primary_id), self.get(object_type, merged_id)
+            if primary.id == merged.id:
+                raise InputError(400, "VALIDATION_ERROR", f"Cannot merge {SINGULAR[object_type]} {primary.id} into itself")
+            values = _merged_values(object_type, primary, merged)
+            for old in (primary, merged):
+                del self.objects[object_type][old.id]
+            survivor = self._survivor(object_type, primary, values)
+            self._move_associations(object_type, [primary.id, merged.id], survivor.id)
+            for old_id in {primary.id, merged.id} - {survivor.id}:
+                self.merged[(object_type, old_id)] = survivor.id
+            for key, target in list(self.merged.items()):
+                if key[0] == object_type and target in (primary.id, merged.id):
+                    self.merged[key] = survivor.id
+            return survivor
+
+    def _survivor(self, object_type: str, primary: StoredRecord, values: dict[str, str | None]) -> StoredRecord:
+        now = self.clock()
+        survivor_id = primary.id if object_type == "deals" else self._new_id()
+        if survivor_id == primary.id:
+            absorbed = (values.get("hs_merged_object_ids") or "").split(";")
+            values["hs_merged_object_ids"] = ";".join(part for part in absorbed if part != primary.id)
+        survivor = StoredRecord(survivor_id, values, primary.created_at, now)
+        self._stamp(object_type, survivor, now)
+        self.objects[object_type][survivor.id] = survivor
+        return survivor
+
+    def _move_associations(self, object_type: str, old_ids: list[str], new_id: str) -> None:
+        for (from_type, from_id, to_type), targets in list(self.links.items()):
+            if from_type == object_type and from_id in old_ids:
+                merged = self.links.setdefault((from_type, new_id, to_type), {})
+                for to_id, type_ids in self.links.pop((from_type, from_id, to_type)).items():
+                    merged.setdefault(to_id, set()).update(type_ids)
+            for old_id in old_ids:
+                if to_type == object_type and old_id in targets:
+                    targets.setdefault(new_id, set()).update(targets.pop(old_id))
 
     def archive_record(self, object_type: str, record_id: str) -> None:
         with self.lock:
@@ -155,12 +233,14 @@ class HubSpotSandbox:
             self.pipelines = [dict(pipeline) for pipeline in pipelines]
 
     def inject(self, path_regex: str, status: int, times: int = 1, retry_after: float | None = None,
-               *, method: str | None = None, body: Any = None) -> None:
+               *, method: str | None = None, body: Any = None, delay_seconds: float = 0.0) -> None:
         """Answer the next `times` requests whose path matches with `status`.
 
-        Status -1 drops the connection without an answer.
+        Status -1 drops the connection without an answer. `delay_seconds` holds each request
+        that long in real time first, so a client with a shorter timeout times out; status 0
+        then lets the request through.
         """
-        self.gate.inject(Fault(re.compile(path_regex), status, times, retry_after, method, body))
+        self.gate.inject(Fault(re.compile(path_regex), status, times, retry_after, method, body, delay_seconds))
 
     # -- store operations used by the routes --------------------------------------------
 
@@ -174,7 +254,8 @@ class HubSpotSandbox:
         if id_property and id_property != "hs_object_id":
             record = self.find_unique(object_type, id_property, record_id)
         else:
-            record = self.objects[object_type].get(str(record_id))
+            record_id = self.merged.get((object_type, str(record_id)), str(record_id))
+            record = self.objects[object_type].get(record_id)
         if record is None or record.archived != archived:
             raise InputError(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric.",
                              {"id": [str(record_id)]})
@@ -202,12 +283,29 @@ class HubSpotSandbox:
         prop = self.schema[object_type].get(name)
         return prop is not None and prop.unique
 
+    def _holder_of_additional_email(self, value: Any) -> StoredRecord | None:
+        wanted = _folded(value)
+        holder_id = self._unique_index.get(("contacts", ADDITIONAL_EMAILS), {}).get(wanted or "")
+        record = self.objects["contacts"].get(holder_id or "")
+        if record is None or record.archived:
+            return None
+        extra = record.properties.get(ADDITIONAL_EMAILS) or ""
+        return record if wanted in {_folded(part) for part in extra.split(";")} else None
+
     def _check_unique(self, object_type: str, values: Mapping[str, Any], own_id: str | None) -> None:
+        """Raise InputError 409 when a unique value is taken by another record.
+
+        A contact's email also collides with another contact's `hs_additional_emails`.
+        NOTE: that HubSpot rejects such an email on create, and that upsert by email does
+        not match additional emails, is assumed from its duplicate rules, not confirmed.
+        """
         for name in UNIQUE_PROPERTIES[object_type]:
             value = values.get(name)
             if not value:
                 continue
             existing = self.find_unique(object_type, name, value)
+            if existing is None and object_type == "contacts":
+                existing = self._holder_of_additional_email(value)
             if existing is None or existing.id == own_id:
                 continue
             if object_type == "contacts":
@@ -237,6 +335,7 @@ class HubSpotSandbox:
         record = self.get(object_type, record_id)
         values = self.normalize(object_type, properties, seed=seed)
         self._check_unique(object_type, values, record.id)
+        self._remember_indexed(record)
         record.properties.update(values)
         self._stamp(object_type, record, modified_at or self.clock())
         return record
@@ -246,8 +345,21 @@ class HubSpotSandbox:
             value = _folded(record.properties.get(name))
             if value:
                 self._unique_index.setdefault((object_type, name), {})[value] = record.id
+        if object_type == "contacts":
+            for part in (record.properties.get(ADDITIONAL_EMAILS) or "").split(";"):
+                if _folded(part):
+                    self._unique_index.setdefault((object_type, ADDITIONAL_EMAILS), {})[_folded(part)] = record.id
+
+    def _remember_indexed(self, record: StoredRecord) -> None:
+        """Keep what search sees of a record before it changes, while the change is indexed."""
+        if not self.search_lag_seconds and record.indexed_at is None:
+            return
+        seen = self.searchable(record)
+        record.indexed = None if seen is None else dict(seen)
 
     def _stamp(self, object_type: str, record: StoredRecord, modified: datetime) -> None:
+        if self.search_lag_seconds or record.indexed_at is not None:
+            record.indexed_at = self.clock() + timedelta(seconds=self.search_lag_seconds)
         self._index_unique(object_type, record)
         record.updated_at = modified
         record.properties["hs_object_id"] = record.id
@@ -365,6 +477,7 @@ class HubSpotSandbox:
                     for (from_type, from_id, to_type), targets in self.links.items()
                     for to_id, type_ids in targets.items()
                 ],
+                "merged": [[object_type, old_id, new_id] for (object_type, old_id), new_id in self.merged.items()],
                 "owners": list(self.owner_table.values()),
                 "pipelines": self.pipelines,
                 "properties": {
@@ -390,6 +503,7 @@ class HubSpotSandbox:
             self.links = {}
             for from_type, from_id, to_type, to_id, type_ids in state["associations"]:
                 self.links.setdefault((from_type, from_id, to_type), {})[to_id] = set(type_ids)
+            self.merged = {(object_type, old_id): new_id for object_type, old_id, new_id in state.get("merged", [])}
             self.owner_table = {owner["id"]: dict(owner) for owner in state["owners"]}
             self.pipelines = list(state["pipelines"])
             self.schema = {
@@ -405,6 +519,22 @@ DEFAULT_SHOWN = {
     "deals": ("dealname", "amount", "closedate", "pipeline", "dealstage"),
 }
 PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
+# A contact's other emails, ";"-separated; a merge moves the absorbed contact's email here.
+ADDITIONAL_EMAILS = "hs_additional_emails"
+
+
+def _merged_values(object_type: str, primary: StoredRecord, merged: StoredRecord) -> dict[str, str | None]:
+    values = {name: value for name, value in merged.properties.items() if value not in (None, "")}
+    values.update({name: value for name, value in primary.properties.items() if value not in (None, "")})
+    absorbed = []
+    for record in (primary, merged):
+        absorbed += [part for part in (record.properties.get("hs_merged_object_ids") or "").split(";") if part]
+        absorbed.append(record.id)
+    values["hs_merged_object_ids"] = ";".join(dict.fromkeys(absorbed))
+    if object_type == "contacts" and merged.properties.get("email"):
+        extra = [part for part in (primary.properties.get("hs_additional_emails") or "").split(";") if part]
+        values["hs_additional_emails"] = ";".join(dict.fromkeys([*extra, str(merged.properties["email"])]))
+    return values
 
 
 def _folded(value: Any) -> str | None:

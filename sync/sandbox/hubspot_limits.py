@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import re
 import threading
+import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,12 +65,38 @@ class RollingWindow:
 
 @dataclass
 class Fault:
+    """An injected answer for the next `times` matching requests.
+
+    Status -1 drops the connection. `delay_seconds` holds the request that long (real time)
+    before answering, to make a client time out; with status 0 the request then proceeds.
+    """
+
     pattern: re.Pattern[str]
     status: int
     times: int
     retry_after: float | None = None
     method: str | None = None
     body: Any = None
+    delay_seconds: float = 0.0
+
+
+# The private-app scope each route needs, by route name; "{type}" is the object type.
+ROUTE_SCOPES = {
+    "hubspot.list": "crm.objects.{type}.read",
+    "hubspot.read": "crm.objects.{type}.read",
+    "hubspot.search": "crm.objects.{type}.read",
+    "hubspot.batch_read": "crm.objects.{type}.read",
+    "hubspot.create": "crm.objects.{type}.write",
+    "hubspot.update": "crm.objects.{type}.write",
+    "hubspot.archive": "crm.objects.{type}.write",
+    "hubspot.merge": "crm.objects.{type}.write",
+    "hubspot.batch_create": "crm.objects.{type}.write",
+    "hubspot.batch_update": "crm.objects.{type}.write",
+    "hubspot.batch_upsert": "crm.objects.{type}.write",
+    "hubspot.batch_archive": "crm.objects.{type}.write",
+    "hubspot.owners": "crm.objects.owners.read",
+    "hubspot.owner": "crm.objects.owners.read",
+}
 
 
 @dataclass
@@ -81,13 +108,19 @@ class Gatekeeper:
     monotonic: Callable[[], float]
     rate_limits: bool = True
     faults: list[Fault] = field(default_factory=list)
+    # Requests per day before every request answers 429 DAILY; None takes the tier's limit.
+    daily_limit: int | None = None
+    # The scopes granted to the private app; None grants every scope.
+    scopes: set[str] | None = None
 
     def __post_init__(self) -> None:
         burst, daily = TIER_LIMITS[self.tier]
         self.burst = RollingWindow(burst, WINDOW_SECONDS, self.monotonic)
         self.search = RollingWindow(SEARCH_PER_SECOND, 1.0, self.monotonic)
-        self.daily_limit = daily
+        self.daily_limit = daily if self.daily_limit is None else self.daily_limit
         self.daily_used = 0
+        # 429 answers by policy name, so tests can assert that a healthy run got none.
+        self.rejections: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def check_token(self, request: Request, route: Route) -> Response | None:
@@ -102,7 +135,29 @@ class Gatekeeper:
         with self._lock:
             self.faults.append(fault)
 
+    def check_scopes(self, request: Request, route: Route) -> Response | None:
+        """Answer 403 MISSING_SCOPES when the app lacks the route's scope."""
+        template = ROUTE_SCOPES.get(route.name)
+        if self.scopes is None or template is None:
+            return None
+        needed = template.format(type=request.params.get("type", ""))
+        if needed in self.scopes:
+            return None
+        # NOTE: the wording and context keys of HubSpot's 403 are not documented; this follows observed answers.
+        message = "This app hasn't been granted all required scopes to make this call."
+        return Response(403, error_body("MISSING_SCOPES", message, context={"requiredGranularScopes": [needed]}))
+
     def check_faults(self, request: Request, route: Route) -> Response | None:
+        fault = self._take_fault(request)
+        if fault is None:
+            return None
+        if fault.delay_seconds:
+            time.sleep(fault.delay_seconds)
+        if fault.status == 0:
+            return None
+        return self._fault_response(fault)
+
+    def _take_fault(self, request: Request) -> Fault | None:
         with self._lock:
             for fault in self.faults:
                 if fault.method not in (None, request.method) or not fault.pattern.search(request.path):
@@ -110,7 +165,7 @@ class Gatekeeper:
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)
-                return self._fault_response(fault)
+                return fault
         return None
 
     def _fault_response(self, fault: Fault) -> Response:
@@ -118,7 +173,7 @@ class Gatekeeper:
         if fault.body is not None:
             return Response(fault.status, fault.body, headers)
         if fault.status == 429:
-            return Response(429, _rate_limit_body("TEN_SECONDLY_ROLLING"), headers)
+            return Response(429, _rate_limit_body("TEN_SECONDLY_ROLLING"), {**self.headers(), **headers})
         return Response(fault.status, error_body("INTERNAL_ERROR" if fault.status >= 500 else "VALIDATION_ERROR",
                                                  f"injected fault {fault.status}"), headers)
 
@@ -127,19 +182,26 @@ class Gatekeeper:
             return None
         is_search = request.method == "POST" and request.path.endswith("/search")
         with self._lock:
+            if self.daily_used >= self.daily_limit:
+                self.rejections["DAILY"] += 1
+                return Response(429, _rate_limit_body("DAILY"), self._headers_locked())
             self.daily_used += 1
             wait = (self.search if is_search else self.burst).admit()
-        if wait is None:
-            return None
-        policy = "SECONDLY" if is_search else "TEN_SECONDLY_ROLLING"
+            if wait is None:
+                return None
+            policy = "SECONDLY" if is_search else "TEN_SECONDLY_ROLLING"
+            self.rejections[policy] += 1
         headers = {**self.headers(), "Retry-After": _seconds(wait)}
         return Response(429, _rate_limit_body(policy), headers)
 
     def headers(self) -> dict[str, str]:
         """Rate-limit headers for a response, as HubSpot sends them to private apps."""
         with self._lock:
-            remaining = self.burst.remaining()
-            daily_remaining = max(self.daily_limit - self.daily_used, 0)
+            return self._headers_locked()
+
+    def _headers_locked(self) -> dict[str, str]:
+        remaining = self.burst.remaining()
+        daily_remaining = max(self.daily_limit - self.daily_used, 0)
         return {
             "X-HubSpot-RateLimit-Max": str(self.burst.limit),
             "X-HubSpot-RateLimit-Remaining": str(remaining),

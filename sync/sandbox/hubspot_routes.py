@@ -16,7 +16,7 @@ from sync.sandbox.http import Request, Response
 from sync.sandbox.hubspot import DEFAULT_SHOWN, PLURAL, InputError, StoredRecord
 from sync.sandbox.hubspot_limits import error_body
 from sync.sandbox.hubspot_schema import ASSOCIATION_BY_ID, OBJECT_TYPES, SINGULAR, format_time
-from sync.sandbox.hubspot_search import RESULT_CAP, SearchError, check_request, matches, sort_key
+from sync.sandbox.hubspot_search import RESULT_CAP, SearchError, check_request, compile_groups, sort_key
 
 if TYPE_CHECKING:
     from sync.sandbox.hubspot import HubSpotSandbox
@@ -41,6 +41,7 @@ def mount_routes(sandbox: HubSpotSandbox) -> None:
         ("POST", OBJECTS + "/batch/update", "hubspot.batch_update", routes.batch_update),
         ("POST", OBJECTS + "/batch/upsert", "hubspot.batch_upsert", routes.batch_upsert),
         ("POST", OBJECTS + "/batch/archive", "hubspot.batch_archive", routes.batch_archive),
+        ("POST", OBJECTS + "/merge", "hubspot.merge", routes.merge),
         ("GET", OBJECTS + "/(?P<id>[^/]+)", "hubspot.read", routes.read),
         ("PATCH", OBJECTS + "/(?P<id>[^/]+)", "hubspot.update", routes.update),
         ("DELETE", OBJECTS + "/(?P<id>[^/]+)", "hubspot.archive", routes.archive),
@@ -52,6 +53,8 @@ def mount_routes(sandbox: HubSpotSandbox) -> None:
          routes.associations_batch_create),
         ("POST", f"/crm/v4/associations/{TYPES}/{TO_TYPES}/batch/read", "hubspot.associations_read",
          routes.associations_batch_read),
+        ("POST", f"/crm/v4/associations/{TYPES}/{TO_TYPES}/batch/archive", "hubspot.associations_archive",
+         routes.associations_batch_archive),
         ("GET", "/crm/v3/owners/?", "hubspot.owners", routes.owners),
         ("GET", "/crm/v3/owners/(?P<id>[^/]+)", "hubspot.owner", routes.owner),
         ("GET", "/crm/v3/pipelines/deals", "hubspot.pipelines", routes.pipelines),
@@ -184,22 +187,43 @@ class Routes:
             raise InputError(400, "VALIDATION_ERROR",
                              f"Search results are limited to {RESULT_CAP} records; the page at {offset} is past them.")
         schema = self.sandbox.schema[object_type]
-        groups = body.get("filterGroups") or []
-        found = [item for item in self.sandbox.objects[object_type].values()
-                 if not item.archived and matches(item.properties, groups, schema)]
+        passes = compile_groups(body.get("filterGroups") or [], schema)
+        found = []
+        for item in self.sandbox.objects[object_type].values():
+            # Search sees each record as last indexed, which lags behind writes.
+            seen = self.sandbox.searchable(item)
+            if seen is not None and passes(seen):
+                found.append((item, seen))
         key, descending = sort_key(body.get("sorts") or [], schema)
-        found.sort(key=lambda item: key(item.properties), reverse=descending)
+        found.sort(key=lambda pair: key(pair[1]), reverse=descending)
 
         limit = int(body.get("limit") or 10)
         names = body.get("properties") or list(DEFAULT_SHOWN[object_type])
         page = found[offset:offset + limit]
         response: dict[str, Any] = {
             "total": len(found),
-            "results": [self.sandbox.render(object_type, item, names) for item in page],
+            "results": [self._render_seen(object_type, item, seen, names) for item, seen in page],
         }
         if offset + limit < len(found):
             response["paging"] = {"next": {"after": str(offset + limit)}}
         return Response(200, response)
+
+    def _render_seen(self, object_type: str, record: StoredRecord, seen: dict[str, Any],
+                     names: list[str]) -> dict[str, Any]:
+        if seen is record.properties:
+            return self.sandbox.render(object_type, record, names)
+        stale = StoredRecord(record.id, dict(seen), record.created_at, record.updated_at)
+        return self.sandbox.render(object_type, stale, names)
+
+    def merge(self, request: Request) -> Response:
+        """Merge two records; the answer is the surviving record, with a new id for contacts and companies."""
+        object_type = request.params["type"]
+        body = request.json() or {}
+        primary, merged = body.get("primaryObjectId"), body.get("objectIdToMerge")
+        if not primary or not merged:
+            raise InputError(400, "VALIDATION_ERROR", "primaryObjectId and objectIdToMerge are required")
+        survivor = self.sandbox.merge(object_type, str(primary), str(merged))
+        return Response(200, self.sandbox.render(object_type, survivor, None, all_properties=True))
 
     # -- batches ----------------------------------------------------------------------
 
@@ -285,8 +309,7 @@ class Routes:
         object_type = request.params["type"]
         inputs = self._inputs(request)
         started = self.sandbox.clock()
-        for item in inputs:
-            self.sandbox.normalize(object_type, item.get("properties") or {})
+        self._check_upserts(object_type, inputs)
         results = []
         for item in inputs:
             id_property, key = item.get("idProperty") or "hs_object_id", str(item["id"])
@@ -300,6 +323,17 @@ class Routes:
             rendered = self.sandbox.render(object_type, record, None, all_properties=True)
             results.append({**rendered, "new": existing is None})
         return _batch_body(results, [], started, 200)
+
+    def _check_upserts(self, object_type: str, inputs: list[dict[str, Any]]) -> None:
+        """Validate every input before writing any, so a rejected batch writes nothing, as HubSpot's does."""
+        for item in inputs:
+            properties = dict(item.get("properties") or {})
+            self.sandbox.normalize(object_type, properties)
+            id_property, key = item.get("idProperty") or "hs_object_id", str(item["id"])
+            existing = self.sandbox.find_unique(object_type, id_property, key)
+            if existing is None:
+                properties.setdefault(id_property, key)
+            self.sandbox._check_unique(object_type, properties, existing.id if existing else None)
 
     def batch_archive(self, request: Request) -> Response:
         for item in self._inputs(request):
@@ -364,6 +398,17 @@ class Routes:
                                       f"{', '.join(missing)}",
                            "context": {"pairs": missing}, "errors": [], "links": {}})
         return _batch_body(results, errors, started, 201)
+
+    def associations_batch_archive(self, request: Request) -> Response:
+        """Remove every association between each `from` record and its `to` records (204)."""
+        from_type, to_type = request.params["type"], request.params["to"]
+        for item in self._inputs(request):
+            from_id = str(item["from"]["id"])
+            for target in item.get("to") or []:
+                to_id = str(target["id"])
+                self.sandbox.links.get((from_type, from_id, to_type), {}).pop(to_id, None)
+                self.sandbox.links.get((to_type, to_id, from_type), {}).pop(from_id, None)
+        return Response(204)
 
     def associations_batch_read(self, request: Request) -> Response:
         """Read associations of many records; records without any come back as errors (207)."""

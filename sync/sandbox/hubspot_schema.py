@@ -86,6 +86,7 @@ def _common(object_type: str) -> list[PropertyDefinition]:
         PropertyDefinition("createdate", PropertyType.DATETIME, "date", "Create date"),
         PropertyDefinition(modified, PropertyType.DATETIME, "date", "Last modified date", read_only=True),
         PropertyDefinition("hubspot_owner_id", PropertyType.ENUMERATION, "select", "Owner"),
+        PropertyDefinition("hs_merged_object_ids", label="Merged record IDs", read_only=True),
     ]
 
 

@@ -26,6 +26,10 @@ OPERATORS = {
 }
 
 
+# Tells whether one record's properties pass a filter or a set of filter groups.
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
 class SearchError(ValueError):
     """An invalid search request; the sandbox answers 400 VALIDATION_ERROR with this message."""
 
@@ -53,15 +57,19 @@ def check_request(body: Mapping[str, Any]) -> None:
 
 def _comparable(value: Any, prop: PropertyDefinition | None) -> Any:
     """Turn a stored or filter value into something that orders the way HubSpot orders it."""
-    text = str(value)
     kind = prop.type if prop is not None else PropertyType.STRING
     try:
-        if kind in (PropertyType.DATETIME, PropertyType.DATE):
-            return _time_ms(text)
-        if kind is PropertyType.NUMBER:
-            return float(text)
+        return _comparable_text(str(value), kind)
     except ValueError:
-        raise SearchError(f"Invalid value {text!r} for {kind} property {prop.name if prop else ''}") from None
+        raise SearchError(f"Invalid value {str(value)!r} for {kind} property {prop.name if prop else ''}") from None
+
+
+@functools.lru_cache(maxsize=131072)
+def _comparable_text(text: str, kind: PropertyType) -> Any:
+    if kind in (PropertyType.DATETIME, PropertyType.DATE):
+        return _time_ms(text)
+    if kind is PropertyType.NUMBER:
+        return float(text)
     return text.lower()
 
 
@@ -74,33 +82,41 @@ def _present(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def _matches_filter(properties: Mapping[str, Any], item: Mapping[str, Any],
-                    schema: Mapping[str, PropertyDefinition]) -> bool:
+def _compile_filter(item: Mapping[str, Any], schema: Mapping[str, PropertyDefinition]) -> Predicate:
+    """Turn one filter into a predicate over a record's properties; its values are parsed once."""
     name = item.get("propertyName", "")
     operator = item["operator"]
-    stored = properties.get(name)
-    if operator == "HAS_PROPERTY":
-        return _present(stored)
-    if operator == "NOT_HAS_PROPERTY":
-        return not _present(stored)
-    if not _present(stored):
-        return operator in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN")
-
     prop = schema.get(name)
+    if operator == "HAS_PROPERTY":
+        return lambda properties: _present(properties.get(name))
+    if operator == "NOT_HAS_PROPERTY":
+        return lambda properties: not _present(properties.get(name))
+
+    absent = operator in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN")
+    test = _value_test(item, operator, prop)
+
+    def predicate(properties: Mapping[str, Any]) -> bool:
+        stored = properties.get(name)
+        return test(stored) if _present(stored) else absent
+
+    return predicate
+
+
+def _value_test(item: Mapping[str, Any], operator: str, prop: PropertyDefinition | None) -> Callable[[Any], bool]:
     if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
         token = str(item.get("value", "")).lower().strip("*")
-        found = token in str(stored).lower()
-        return found if operator == "CONTAINS_TOKEN" else not found
+        wanted_found = operator == "CONTAINS_TOKEN"
+        return lambda stored: (token in str(stored).lower()) == wanted_found
     if operator in ("IN", "NOT_IN"):
         wanted = {_comparable(value, prop) for value in item.get("values") or []}
-        inside = _comparable(stored, prop) in wanted
-        return inside if operator == "IN" else not inside
-
-    left = _comparable(stored, prop)
+        wanted_inside = operator == "IN"
+        return lambda stored: (_comparable(stored, prop) in wanted) == wanted_inside
     right = _comparable(item.get("value"), prop)
     if operator == "BETWEEN":
-        return right <= left <= _comparable(item.get("highValue"), prop)
-    return _COMPARE[operator](left, right)
+        high = _comparable(item.get("highValue"), prop)
+        return lambda stored: right <= _comparable(stored, prop) <= high
+    compare = _COMPARE[operator]
+    return lambda stored: compare(_comparable(stored, prop), right)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -113,15 +129,21 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def compile_groups(groups: list[Mapping[str, Any]], schema: Mapping[str, PropertyDefinition]) -> Predicate:
+    """Return a predicate that tells whether a record's properties satisfy the filter groups.
+
+    No groups match every record. Raises SearchError for a value that does not fit its property's type.
+    """
+    if not groups:
+        return lambda properties: True
+    compiled = [[_compile_filter(item, schema) for item in group.get("filters") or []] for group in groups]
+    return lambda properties: any(all(test(properties) for test in group) for group in compiled)
+
+
 def matches(properties: Mapping[str, Any], groups: list[Mapping[str, Any]],
             schema: Mapping[str, PropertyDefinition]) -> bool:
     """Return whether a record's properties satisfy the filter groups (no groups: every record)."""
-    if not groups:
-        return True
-    return any(
-        all(_matches_filter(properties, item, schema) for item in group.get("filters") or [])
-        for group in groups
-    )
+    return compile_groups(groups, schema)(properties)
 
 
 def sort_key(sorts: list[Any], schema: Mapping[str, PropertyDefinition]) -> tuple[Callable[[Mapping[str, Any]], Any], bool]:

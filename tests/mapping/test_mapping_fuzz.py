@@ -13,7 +13,9 @@ from sync.mapping import FieldType, Mapping, Policy, parse_mapping
 from sync.model import System
 from sync.yamlfile import parse_yaml
 
-DEFAULT_TEXT = (Path(__file__).resolve().parents[2] / "mappings" / "default.yaml").read_text(encoding="utf-8")
+MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+DEFAULT_TEXT = (MAPPINGS / "default.yaml").read_text(encoding="utf-8")
+SCOPED_TEXT = (MAPPINGS / "examples" / "scoped-sales.yaml").read_text(encoding="utf-8")
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 WORDS = [
@@ -22,6 +24,9 @@ WORDS = [
     "company", "contact", "deal", "email", "name", "stage", "statecode",
     "both", "to_dynamics", "to_hubspot", "string", "number", "date", "datetime", "boolean", "enum",
     "trim", "lowercase", "domain", "reject", "skip", "latest_wins", "UTC", "America/Los_Angeles",
+    "create_only", "prefer_non_empty", "keep_first", "money", "owner", "phone", "title", "join", "template",
+    "currency", "phone_region", "scope", "on_leave_scope", "field", "op", "value", "order", "eq", "in", "gte",
+    "exists", "report", "unlink", "US", "EUR", "{name}", "{a}", " ",
 ]
 scalars = st.one_of(
     st.sampled_from(WORDS), st.text(max_size=8), st.integers(-3, 3), st.booleans(), st.none(), st.floats(allow_nan=False),
@@ -52,17 +57,31 @@ def assert_valid(mapping: Mapping, text: str) -> None:
     for kind, pair in mapping.pairs.items():
         assert [rule.name for rule in pair.fields] == list(document["objects"][kind.value]["fields"])
         for system in System:
-            written = [name for rule in pair.fields if rule.flows_to(system) for name in rule.names_in(system)]
+            written = [name for rule in pair.fields if rule.flows_on_create(system) for name in rule.names_in(system)]
             assert len(written) == len(set(written))
         for rule in pair.fields:
-            assert rule.hubspot and rule.dynamics
-            assert (rule.type is FieldType.ENUM) == bool(rule.values)
-            assert len(rule.dynamics) == 1 or rule.type is FieldType.ENUM
-            assert rule.policy is Policy.LATEST_WINS or rule.direction == "both"
+            assert_valid_field(rule, {other.name for other in pair.fields})
             to_dynamics = [entry.hubspot for entry in rule.values if entry.flows_to(System.DYNAMICS)]
             assert len(to_dynamics) == len(set(to_dynamics))
         for ref in pair.references:
             assert ref.target in mapping.pairs
+        for conditions in pair.scope.values():
+            assert all(condition.field for condition in conditions)
+
+
+def assert_valid_field(rule, names: set[str]) -> None:
+    sides = [rule.names_in(system) for system in System]
+    if rule.template is None:
+        assert all(sides)
+    else:
+        assert rule.direction.source is not None
+        assert not rule.names_in(rule.direction.source)
+        assert set(rule.template_fields) <= names - {rule.name}
+    assert (rule.type is FieldType.ENUM) == bool(rule.values)
+    multi = [len(side) > 1 for side in sides]
+    assert not any(multi) or rule.type is FieldType.ENUM or (rule.join and multi.count(True) == 1)
+    assert rule.policy is Policy.LATEST_WINS or rule.direction == "both"
+    assert rule.currency is None or rule.type is FieldType.MONEY
 
 
 @FUZZ
@@ -93,8 +112,8 @@ def test_random_field_specs(spec):
 
 
 @st.composite
-def mutated_default(draw):
-    lines = DEFAULT_TEXT.splitlines(keepends=True)
+def mutated_default(draw, source: str = DEFAULT_TEXT):
+    lines = source.splitlines(keepends=True)
     for _ in range(draw(st.integers(1, 4))):
         index = draw(st.integers(0, len(lines) - 1))
         action = draw(st.sampled_from(["delete", "duplicate", "replace_char", "insert_char"]))
@@ -117,6 +136,24 @@ def mutated_default(draw):
 @FUZZ
 @given(mutated_default())
 def test_mutated_default_text(text):
+    mapping = load_or_reject(text)
+    if mapping is not None:
+        assert_valid(mapping, text)
+
+
+@FUZZ
+@given(mutated_default(SCOPED_TEXT))
+def test_mutated_scoped_text(text):
+    mapping = load_or_reject(text)
+    if mapping is not None:
+        assert_valid(mapping, text)
+
+
+@FUZZ
+@given(documents, st.sampled_from(["hubspot", "dynamics"]))
+def test_random_scopes(condition, side):
+    """Random values where a scope condition goes, inside an otherwise valid file."""
+    text = json.dumps({"objects": {"contact": {"scope": {side: condition}, "fields": {"email": {"hubspot": "e", "dynamics": "e"}}}}})
     mapping = load_or_reject(text)
     if mapping is not None:
         assert_valid(mapping, text)
@@ -151,6 +188,14 @@ BREAKERS = {
     "duplicate target": lambda d, kind, name: _fields(d, kind).__setitem__("copy_of_" + name, copy.deepcopy(_fields(d, kind)[name])),
     "field not a map": lambda d, kind, name: _fields(d, kind).__setitem__(name, "email"),
     "bad name type": lambda d, kind, name: _set(d, kind, name, "hubspot", 7),
+    "unknown policy": lambda d, kind, name: _set(d, kind, name, "policy", "newest_wins"),
+    "policy on create_only": lambda d, kind, name: (_set(d, kind, name, "direction", "create_only"), _set(d, kind, name, "policy", "keep_first")),
+    "join without list": lambda d, kind, name: _set(d, kind, name, "join", " "),
+    "both-way template": lambda d, kind, name: _set(d, kind, name, "template", "{" + name + "}"),
+    "currency on text": lambda d, kind, name: _set(d, kind, name, "currency", "usd"),
+    "bad phone region": lambda d, kind, name: _set(d, kind, name, "phone_region", "ZZ"),
+    "bad scope": lambda d, kind, name: d["objects"][kind].__setitem__("scope", {"hubspot": {"field": name, "op": "gte", "value": 1}}),
+    "bad leave rule": lambda d, kind, name: d["objects"][kind].__setitem__("on_leave_scope", "delete"),
 }
 
 

@@ -72,3 +72,39 @@ def write_refs(call: Call, batch_api: Any, kind: Kind, pairs: Sequence[tuple[str
                                   lambda body=body, target=target: batch_api.create(
                                       HUBSPOT_OBJECTS[kind], HUBSPOT_OBJECTS[target], body)))
     return responses
+
+
+# (from id, target kind, to id): one association from a record of the writing kind.
+Pair = tuple[str, Kind, str]
+
+
+def differences(wanted: dict[str, dict[Kind, list[str]]],
+                current: dict[str, dict[Kind, list[str]]]) -> tuple[list[Pair], list[Pair]]:
+    """Return the pairs to add and to remove so that each requested target kind contains exactly its ids.
+
+    The mapping models one reference per target kind, so a changed reference replaces the
+    whole set of that kind; a reference set to no ids removes every association of the kind.
+    """
+    added: list[Pair] = []
+    removed: list[Pair] = []
+    for from_id, targets in wanted.items():
+        for target, ids in targets.items():
+            present = set((current.get(from_id) or {}).get(target, []))
+            added.extend((from_id, target, to_id) for to_id in ids if to_id not in present)
+            removed.extend((from_id, target, to_id) for to_id in sorted(present - set(ids), key=int))
+    return added, removed
+
+
+def remove_refs(call: Call, batch_api: Any, kind: Kind, pairs: Sequence[Pair]) -> None:
+    """Remove associations from records of `kind`, with the v4 batch archive (204, no body)."""
+    source = HUBSPOT_OBJECTS[kind]
+    for target in REF_KINDS[kind]:
+        grouped: dict[str, list[str]] = {}
+        for from_id, target_kind, to_id in pairs:
+            if target_kind is target:
+                grouped.setdefault(from_id, []).append(to_id)
+        for chunk in chunks(list(grouped.items())):
+            body = {"inputs": [{"from": {"id": from_id}, "to": [{"id": to_id} for to_id in to_ids]}
+                               for from_id, to_ids in chunk]}
+            call(f"remove {source} to {HUBSPOT_OBJECTS[target]} associations",
+                 lambda body=body, target=target: batch_api.archive(source, HUBSPOT_OBJECTS[target], body))

@@ -13,6 +13,14 @@ from typing import Any
 from sync.errors import ConfigError, CrmsyncError, Problem, RecordError, TransientError
 
 
+class DailyLimitError(TransientError):
+    """The account used up its daily request limit; retrying before the reset is pointless.
+
+    HubSpot resets the daily limit at midnight in the account's time zone, so the caller
+    does not retry this error; the next scheduled run tries again.
+    """
+
+
 class ErrorFamily(enum.StrEnum):
     CONFIG = "config"
     RECORD = "record"
@@ -80,22 +88,42 @@ def error_for(status: int, body: Any, headers: Any = None, *, operation: str, ki
     category = str(data.get("category") or data.get("errorType") or "")
     message = str(data.get("message") or f"HTTP {status}")
     family = family_of(status)
+    if status == 429 and data.get("policyName") == "DAILY":
+        remaining = (headers or {}).get("X-HubSpot-RateLimit-Daily")
+        return DailyLimitError(f"HubSpot {operation} failed: the account's daily limit of {remaining or 'its'} "
+                               "requests is used up; it resets at midnight in the account's time zone",
+                               status=status)
     if family is ErrorFamily.TRANSIENT:
         wait = retry_after_seconds(headers) if status in (429, 503) else None
         return TransientError(f"HubSpot {operation} failed with {status} {category}: {message}".replace("  ", " "),
                               status=status, retry_after=wait)
     if family is ErrorFamily.CONFIG:
-        return _config_error(status, category, message, operation)
+        return _config_error(status, category, message, operation, _missing_scopes(data))
+    names = (data.get("context") or {}).get("propertyName") or []
     return RecordError(f"HubSpot rejected {operation} with {status} {category}: {message}",
-                       system="hubspot", kind=kind, record_id=record_id, category=category or None)
+                       system="hubspot", kind=kind, record_id=record_id, category=category or None,
+                       field=str(names[0]) if isinstance(names, list) and names else None)
 
 
-def _config_error(status: int, category: str, message: str, operation: str) -> ConfigError:
+def _missing_scopes(data: dict[str, Any]) -> list[str]:
+    context = data.get("context") or {}
+    scopes = context.get("requiredGranularScopes") or context.get("requiredScopes") or []
+    return [str(scope) for scope in scopes] if isinstance(scopes, list) else []
+
+
+def _config_error(status: int, category: str, message: str, operation: str, scopes: list[str]) -> ConfigError:
     if status == 401:
         return ConfigError(Problem(
             f"HubSpot rejected the access token on {operation} (401 {category or 'INVALID_AUTHENTICATION'})",
             field="hubspot.access_token",
             fix="set hubspot.access_token or CRMSYNC_HUBSPOT_ACCESS_TOKEN to a valid private app token",
+        ))
+    if status == 403 and scopes:
+        return ConfigError(Problem(
+            f"the HubSpot private app lacks the scope {', '.join(scopes)} needed for {operation} (403 {category})",
+            field="hubspot.access_token",
+            fix=f"grant the private app the scope {', '.join(scopes)} in HubSpot (Settings > Integrations > "
+                "Private Apps > Scopes) and run again",
         ))
     if status == 403:
         return ConfigError(Problem(

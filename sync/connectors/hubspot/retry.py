@@ -13,9 +13,9 @@ from typing import TypeVar
 
 import structlog
 import urllib3
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from sync.connectors.hubspot.errors import error_for
+from sync.connectors.hubspot.errors import DailyLimitError, error_for
 from sync.connectors.hubspot.limits import Pacer
 from sync.errors import TransientError
 
@@ -35,6 +35,10 @@ def _is_api_exception(error: BaseException) -> bool:
     return type(error).__module__.startswith("hubspot.") and hasattr(error, "status") and hasattr(error, "body")
 
 
+def _is_retryable(error: BaseException) -> bool:
+    return isinstance(error, TransientError) and not isinstance(error, DailyLimitError)
+
+
 class Caller:
     """Paces, translates and retries the SDK calls of one connector."""
 
@@ -48,13 +52,14 @@ class Caller:
              search: bool = False) -> T:
         """Run `request`, retrying transient failures.
 
-        Raises TransientError once the attempts are used up, ConfigError on 401 or 403,
+        Raises TransientError once the attempts are used up, DailyLimitError (a
+        TransientError) at once when the daily limit is used up, ConfigError on 401 or 403,
         and RecordError on other 4xx answers.
         """
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(_is_retryable),
             sleep=self.sleep,
             before_sleep=lambda state: self._log_retry(operation, state),
             reraise=True,

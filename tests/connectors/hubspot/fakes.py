@@ -1,11 +1,14 @@
-"""Shared helpers for the HubSpot tests: a fake clock and a running sandbox."""
+"""Shared helpers for the HubSpot tests: a fake clock, a running sandbox and a connector."""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
 
+from sync.connectors.hubspot.client import HubSpotConnector
+from sync.model import Kind
 from sync.sandbox.http import Router, SandboxServer
+from sync.settings import HubSpotSettings
 
 
 class FakeClock:
@@ -41,3 +44,11 @@ def start_server(router: Router) -> SandboxServer:
     server._thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     server._thread.start()
     return server
+
+
+def make_connector(url: str, clock: FakeClock, token: str, **settings: object) -> HubSpotConnector:
+    """Build a connector on the fake clock, reading the properties the tests look at."""
+    options = {"search_overlap_seconds": 60, **settings}
+    properties = {Kind.CONTACT: ["email", "firstname"], Kind.COMPANY: ["name"], Kind.DEAL: ["dealname", "amount"]}
+    return HubSpotConnector(HubSpotSettings(host=url, access_token=token, **options), properties,
+                            clock=clock.monotonic, sleep=clock.sleep, wall_clock=clock.now)

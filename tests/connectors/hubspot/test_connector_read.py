@@ -108,7 +108,18 @@ def test_incremental_refs_from_v4(sandbox, server, clock):
 
 
 def test_search_cap_windowing(sandbox, server, clock):
-    """12,000 deals sharing one modified time are all read once, past the 10,000 cap."""
+    """12,000 deals sharing one modified time are all read once, past the 10,000 cap, by keyset.
+
+    No search page starts past offset 0, so the cap's 400 can never happen and a record
+    modified during the read cannot shift the pages.
+    """
+    offsets: list[int] = []
+
+    def record_offset(request, route):
+        if route.name == "hubspot.search":
+            offsets.append(int((request.json() or {}).get("after") or 0))
+
+    sandbox.router.before.append(record_offset)
     stamp = clock.now()
     for number in range(12_000):
         sandbox.add_record("deals", {"dealname": f"d{number}"}, modified_at=stamp)
@@ -120,6 +131,8 @@ def test_search_cap_windowing(sandbox, server, clock):
     assert len(ids) == 12_001
     assert len(set(ids)) == 12_001
     assert ids[-1] == later
+    assert max(offsets) == 0
+    assert not sandbox.gate.rejections
 
 
 def test_read_ids_skips_missing(sandbox, server, clock):
