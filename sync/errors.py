@@ -42,7 +42,7 @@ class Problem:
             where += ": "
         text = where + (f"{self.field}: " if self.field else "") + self.message
         if self.fix:
-            text += f" Fix: {self.fix}"
+            text += ("" if text.endswith((".", "?", "!")) else ".") + f" Fix: {self.fix}"
         return text
 
 

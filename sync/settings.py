@@ -64,6 +64,13 @@ class DynamicsSettings(_Section):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("ca_bundle")
+    @classmethod
+    def _bundle_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"CA bundle file {value} not found; give the path of a PEM file, or remove the setting")
+        return value
+
     @property
     def scope(self) -> str:
         return f"{(self.resource or self.url).rstrip('/')}/.default"

@@ -58,10 +58,12 @@ class KpiOutcome:
 
 def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | None,
                            as_of: date | None, year: int | None, *, html: bool = False,
-                           duplicates: int = 0, unmatched: int = 0) -> KpiOutcome:
+                           duplicates: int = 0, unmatched: int = 0, as_of_latest: bool = False) -> KpiOutcome:
     """Compute the KPIs from the reconciled deals; write kpis.json, kpis.csv and, with
     `html`, the kpis.html dashboard. `duplicates` and `unmatched` are record counts from
-    the last reconciliation, for the data-quality section."""
+    the last reconciliation, for the data-quality section. `as_of_latest` puts the as-of
+    date at the latest close date of the data when none is given, so that a demo on old
+    data is measured as of its own time."""
     settings = load_kpi_settings(kpi_config) if kpi_config else KpiSettings()
     overrides = {key: value for key, value in (("as_of", as_of), ("year", year)) if value is not None}
     if overrides:
@@ -70,6 +72,10 @@ def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | No
     deals = reconciled_deals(runtime.mapping, runtime.connectors, runtime.store)
     stages = runtime.hubspot.deal_stages()
     outcomes = _stage_outcomes(stages)
+    if as_of_latest and settings.as_of is None:
+        latest = _latest_close_date(deals.values, settings, outcomes)
+        if latest is not None:
+            settings = settings.model_copy(update={"as_of": latest})
     facts, problems = facts_from_canonical(deals.values, settings, outcomes)
     report = compute_kpis(
         facts, settings, stage_outcomes=outcomes,
@@ -90,6 +96,20 @@ def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | No
         html_path.write_text(render_kpi_dashboard(report), encoding="utf-8")
     table = render_table(report) + _population_line(deals)
     return KpiOutcome(report, table, json_path, csv_path, html_path, problems + deals.invalid)
+
+
+def _latest_close_date(values: list[dict], settings: KpiSettings, outcomes: dict[str, Outcome]) -> date | None:
+    """The latest close date of a won or lost deal."""
+    days = []
+    for deal in values:
+        if outcomes.get(str(deal.get(settings.stage_field))) not in (Outcome.WON, Outcome.LOST):
+            continue
+        text = deal.get(settings.close_date_field)
+        try:
+            days.append(date.fromisoformat(str(text)[:10]))
+        except ValueError:
+            continue
+    return max(days, default=None)
 
 
 def _stage_outcomes(stages) -> dict[str, Outcome]:
@@ -169,7 +189,7 @@ def run_demo(output: Path, data: Path | None, as_of: date | None, echo: Echo) ->
             dry_run = _demo_runs(runtime, sandbox, output / "reports", echo)
             counts = dry_run.plan.counts()
             kpis = compute_and_write_kpis(
-                runtime, output / "reports", None, as_of, None, html=True,
+                runtime, output / "reports", None, as_of, None, html=True, as_of_latest=True,
                 duplicates=sum(kind["suspected_duplicates"] for kind in counts.values()),
                 unmatched=sum(kind["unmatched"] + kind["possible_matches"] for kind in counts.values()),
             )

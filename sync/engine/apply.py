@@ -21,7 +21,8 @@ from sync.engine.plan import Create, KindPlan, PairPlan
 from sync.engine.reconcile import HUBSPOT_KEY_PROPERTY, REF_PREFIX
 from sync.errors import RecordError
 from sync.mapping import ObjectPair
-from sync.model import Kind, System
+from sync.mapping.convert import WriteMode
+from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
 from sync.state import Intent, Link, StateStore
 
@@ -90,7 +91,7 @@ class Applier:
                 ), result)
                 continue
             links.append(link)
-            synced[link.id] = self._synced_after_create(create, target, link)
+            synced[link.id] = self._synced_after_create(create, target, outcome.record)
             result.created[target] += 1
             done.append((create.source.system, create.source.id))
         result.done.update(done)
@@ -132,16 +133,19 @@ class Applier:
         return None
 
     def _create_request(self, create: Create, target: System) -> WriteRequest:
-        values = self.pair.from_canonical(target, create.values)
+        values = self.pair.from_canonical(target, create.values, mode=WriteMode.CREATE)
         if target is System.HUBSPOT and self.kind is not Kind.CONTACT:
             values[HUBSPOT_KEY_PROPERTY] = create.key
         refs = {kind: [record_id] for kind, record_id in create.refs.items()}
         return WriteRequest(WriteOp.CREATE, values, record_id=create.planned_id, key=create.key, refs=refs)
 
-    def _synced_after_create(self, create: Create, target: System, link: Link) -> dict[str, Any]:
+    def _synced_after_create(self, create: Create, target: System, written: Record | None) -> dict[str, Any]:
+        """The synced values of a new pair: what was written, and for the fields that were
+        not, what the new record holds (such as a creation time the CRM set itself)."""
+        held = self.pair.to_canonical(written).values if written is not None else {}
         synced: dict[str, Any] = {}
         for rule in self.pair.fields:
-            synced[rule.name] = create.values.get(rule.name) if rule.flows_to(target) else None
+            synced[rule.name] = create.values.get(rule.name) if rule.flows_on_create(target) else held.get(rule.name)
         for reference in self.pair.references:
             target_id = create.refs.get(reference.target)
             linked = self.links.for_record(target, reference.target, target_id) if target_id else None

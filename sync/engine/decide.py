@@ -74,6 +74,9 @@ def decide(field: str, sides: FieldSides, flow: Direction, policy: Policy, times
     if sides.hubspot == sides.dynamics:
         return Decision(field, None, sides.hubspot, Rule.EQUAL, "both sides agree")
 
+    if flow is Direction.CREATE_ONLY:
+        value = sides.hubspot if sides.synced is MISSING else sides.synced
+        return Decision(field, None, value, Rule.DIRECTION, "create_only: written when a record is created, never after")
     if flow is not Direction.BOTH:
         return _one_way(field, sides, flow)
 
@@ -114,6 +117,15 @@ def _first_sync(field: str, sides: FieldSides, policy: Policy, times: ChangeTime
 
 def _by_policy(field: str, sides: FieldSides, policy: Policy, times: ChangeTimes, *, conflict: bool) -> Decision:
     prefix = "both changed" if conflict else "first sync"
+    if policy is Policy.PREFER_NON_EMPTY:
+        if _is_empty(sides.dynamics):
+            return _win(field, sides, System.HUBSPOT, Rule.CONFLICT_POLICY, f"{prefix}, {policy}: Dynamics is empty", conflict)
+        if _is_empty(sides.hubspot):
+            return _win(field, sides, System.DYNAMICS, Rule.CONFLICT_POLICY, f"{prefix}, {policy}: HubSpot is empty", conflict)
+    if policy is Policy.KEEP_FIRST:
+        winner = _earliest(times)
+        reason = f"{prefix}, {policy}, HubSpot {_clock(times.hubspot)} vs Dynamics {_clock(times.dynamics)}"
+        return _win(field, sides, winner, Rule.CONFLICT_POLICY, reason, conflict)
     if policy is Policy.HUBSPOT_WINS:
         return _win(field, sides, System.HUBSPOT, Rule.CONFLICT_POLICY, f"{prefix}, {policy}", conflict)
     if policy is Policy.DYNAMICS_WINS:
@@ -131,6 +143,13 @@ def _latest(times: ChangeTimes) -> System:
     if times.hubspot is None:
         return System.DYNAMICS
     return System.DYNAMICS if times.dynamics > times.hubspot else System.HUBSPOT
+
+
+def _earliest(times: ChangeTimes) -> System:
+    # The change made first stands; ties and unknown times go to HubSpot, as in _latest.
+    if times.dynamics is None or times.hubspot is None:
+        return System.HUBSPOT if times.hubspot is not None or times.dynamics is None else System.DYNAMICS
+    return System.DYNAMICS if times.dynamics < times.hubspot else System.HUBSPOT
 
 
 def _win(field: str, sides: FieldSides, winner: System, rule: Rule, reason: str, conflict: bool = False) -> Decision:

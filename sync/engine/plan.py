@@ -25,8 +25,9 @@ COUNT_LABELS = {
     "new_links": "newly matched pairs",
     "conflicts": "conflicts",
     "unmatched": "unmatched (ambiguous)",
-    "possible_matches": "possible matches held for review",
+    "possible_matches": "possible matches (pairs) held for review",
     "invalid": "invalid records",
+    "out_of_scope": "outside the mapping's scope",
     "suspected_duplicates": "suspected duplicates",
     "created_in_hubspot": "created in HubSpot",
     "created_in_dynamics": "created in Dynamics",
@@ -39,6 +40,7 @@ COUNT_LABELS = {
 class SkipReason(enum.StrEnum):
     AMBIGUOUS = "ambiguous"
     REVIEW = "possible_match"
+    OUT_OF_SCOPE = "out_of_scope"
     INVALID = "invalid"
     DELETED = "deleted"
     MISSING_REFERENCE = "missing_reference"
@@ -134,8 +136,9 @@ class KindPlan:
             "new_links": sum(1 for pair in self.pairs if pair.new_link),
             "conflicts": self.conflict_count,
             "unmatched": sum(1 for skip in self.skips if skip.reason is SkipReason.AMBIGUOUS),
-            "possible_matches": sum(1 for skip in self.skips if skip.reason is SkipReason.REVIEW),
+            "possible_matches": len(self.possible_matches),
             "invalid": sum(1 for skip in self.skips if skip.reason is SkipReason.INVALID),
+            "out_of_scope": sum(1 for skip in self.skips if skip.reason is SkipReason.OUT_OF_SCOPE),
             "suspected_duplicates": len(self.duplicates),
         }
 

@@ -118,6 +118,11 @@ class Planner:
             if record.deleted:
                 plan.skips.append(Skip(record, SkipReason.DELETED, "deleted or archived; delete policy is report"))
                 continue
+            if not pair.in_scope(record.system, record):
+                # NOTE: on_leave_scope 'unlink' is reported like 'report'; links are never removed yet.
+                detail = f"outside the {record.system.label} scope of the {pair.kind} mapping (on_leave_scope: {pair.on_leave_scope})"
+                plan.skips.append(Skip(record, SkipReason.OUT_OF_SCOPE, detail))
+                continue
             canonical = pair.to_canonical(record)
             if canonical.errors:
                 self.record_errors.extend(canonical.errors)
@@ -281,7 +286,7 @@ class Planner:
             plan.skips.append(Skip(side.record, SkipReason.MISSING_REFERENCE, pending))
             return
         values = {name: side.values.get(name) for name, flow, _ in _comparable_fields(given.pair)
-                  if not name.startswith(REF_PREFIX) and flow.flows_to(target)}
+                  if not name.startswith(REF_PREFIX) and flow.flows_on_create(target)}
         create = Create(side.record, target, values, refs)
         if target is System.DYNAMICS:
             create.planned_id = planned_dataverse_id(given.kind, side.record.id)
@@ -320,7 +325,7 @@ def _match_by_key(kind: Kind, hubspot: list[Side], dynamics: list[Side]) -> list
 def _create_refs(pair: ObjectPair, side: Side, target: System, links: LinkIndex) -> tuple[dict[Kind, str], str]:
     refs: dict[Kind, str] = {}
     for reference in pair.references:
-        if not reference.flows_to(target):
+        if not reference.flows_on_create(target):
             continue
         value = side.values.get(REF_PREFIX + reference.target)
         if value is None:

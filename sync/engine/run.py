@@ -21,7 +21,8 @@ from sync.engine.reconcile import KindInput, Planner
 from sync.errors import RecordError
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
-from sync.state import RecordErrorRow, ReviewQueue, StateStore
+from sync.connectors.hubspot.client import merged_ids
+from sync.state import Link, RecordErrorRow, ReviewQueue, StateStore
 
 log = structlog.get_logger(__name__)
 
@@ -127,6 +128,7 @@ class SyncEngine:
         pair = self.mapping.pairs[kind]
         links = LinkIndex.load(self.store)
         records, cursors = self._read(kind)
+        self._follow_merges(kind, records[System.HUBSPOT], links, commit=mode is not RunMode.DRY_RUN)
         records = self._complete_pairs(kind, records, links)
 
         review = ReviewQueue(self.store)
@@ -174,7 +176,8 @@ class SyncEngine:
     def _queue_skipped(self, kind: Kind, plan: KindPlan) -> None:
         """Keep skipped records in the retry queue, so later runs read them again by id."""
         for skip in plan.skips:
-            if skip.reason is not SkipReason.DELETED:
+            # Deleted and out-of-scope records are read again when they change, not retried.
+            if skip.reason not in (SkipReason.DELETED, SkipReason.OUT_OF_SCOPE):
                 self.store.record_error(skip.record.system, kind, skip.record.id, f"{skip.reason}: {skip.detail}")
 
     def _read(self, kind: Kind) -> tuple[dict[System, list[Record]], dict[System, tuple[str | None, bool]]]:
@@ -191,6 +194,34 @@ class SyncEngine:
             for error in read.errors:
                 log.warning("sync.read_record_invalid", system=str(system), kind=str(kind), reason=str(error))
         return records, cursors
+
+    def _follow_merges(self, kind: Kind, records: list[Record], links: LinkIndex, *, commit: bool) -> None:
+        """Move links to the survivor of a HubSpot merge, so it is not matched or created again.
+
+        When the merged records were linked to different Dynamics records, the link of the
+        first merged id (HubSpot's primary) moves; the others are reported, never deleted.
+        A dry run moves the links in memory only.
+        """
+        moved: list[Link] = []
+        for record in records:
+            if links.for_record(System.HUBSPOT, kind, record.id) is not None:
+                continue
+            previous = [link for old_id in merged_ids(record)
+                        if (link := links.for_record(System.HUBSPOT, kind, old_id)) is not None]
+            if not previous:
+                continue
+            survivor = Link(previous[0].id, kind, record.id, previous[0].dynamics_id)
+            links.add(survivor)
+            moved.append(survivor)
+            log.info("sync.link_moved_to_merge_survivor", kind=str(kind), survivor=record.id,
+                     merged=[link.hubspot_id for link in previous])
+            for other in previous[1:]:
+                if commit:
+                    self.store.record_error(System.DYNAMICS, kind, other.dynamics_id,
+                                            f"its HubSpot record {other.hubspot_id} was merged into {record.id}, "
+                                            f"which stays linked to Dynamics {survivor.dynamics_id}; review the two")
+        if commit and moved:
+            self.store.commit_batch(links=moved)
 
     def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
         """Read the partners of linked records that changed on one side only."""

@@ -9,9 +9,10 @@ report currency; the table shows percentages.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import enum
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def render_table(report: KpiReport, *, overdue_limit: int = 20) -> str:
         _pipeline_section(report),
         _overdue_section(report.overdue, report.as_of, report.currency, overdue_limit),
         _half_section(report.half_change),
+        _cycle_section(report),
         _quality_section(report),
     ]
     return "\n\n".join(sections) + "\n"
@@ -162,6 +164,27 @@ def _half_rows_text(half: HalfWinRate) -> list[list[str]]:
     return rows
 
 
+def _cycle_section(report: KpiReport) -> str:
+    lines = ["Sales cycle, weighted pipeline and velocity"]
+    cycle = report.sales_cycle
+    if cycle is not None:
+        for stats in (cycle.won, cycle.lost):
+            median = "-" if stats.median_days is None else f"{stats.median_days:,.1f}"
+            mean = "-" if stats.mean_days is None else f"{stats.mean_days:,.1f}"
+            lines.append(f"  Sales cycle of {stats.outcome} deals: median {median} days, mean {mean} days "
+                         f"({stats.deals:,} deals)")
+    weighted = report.weighted_pipeline
+    if weighted is not None:
+        value = _money(weighted.value) if weighted.value is not None else f"not computable: {weighted.reason}"
+        lines.append(f"  Weighted pipeline (amount x stage probability): {value}")
+    velocity = report.velocity
+    if velocity is not None:
+        value = (f"{_money(velocity.value)} {report.currency} per day" if velocity.value is not None
+                 else f"not computable: {velocity.reason}")
+        lines.append(f"  Pipeline velocity: {value}")
+    return "\n".join(lines)
+
+
 def _quality_section(report: KpiReport) -> str:
     quality = report.data_quality
     rows = [
@@ -240,7 +263,30 @@ def to_json(report: KpiReport) -> dict[str, Any]:
         "overdue": _overdue_json(report.overdue),
         "half_change": _half_change_json(report.half_change),
         "data_quality": dict(vars(report.data_quality)),
+        **{name: _plain(getattr(report, name)) for name in DEEPER_KPIS},
     }
+
+
+# KpiReport fields that to_json renders generically, from their dataclasses.
+DEEPER_KPIS = ("win_rate_by_month", "revenue_by_period", "year_on_year", "win_rate_change", "weighted_pipeline",
+               "sales_cycle", "velocity", "stage_history", "breakdowns")
+
+
+def _plain(value: Any) -> Any:
+    """Turn KPI dataclasses into JSON types: Decimal to number, dates to ISO text, enums to text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Decimal):
+        return _json_number(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def _ratio_json(ratio: Ratio) -> dict[str, Any]:

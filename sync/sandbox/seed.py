@@ -275,7 +275,7 @@ def _bundled_opportunities(dataverse: DataverseSandbox, rng: random.Random, acco
 def _bundled_deals(hubspot: HubSpotSandbox, rng: random.Random, report: SeedReport) -> None:
     stages = ["appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "closedwon", "closedwon", "closedlost"]
     for number in range(1, 31):
-        close = date(2025, 1, 1).toordinal() + rng.randrange(0, 400)
+        close = date(2025, 1, 1).toordinal() + rng.randrange(0, 365)
         hubspot.add_record("deals", {
             "dealname": f"HS-{number:03d} {rng.choice(BUNDLED_PRODUCTS)}",
             "amount": str(rng.randrange(4, 80) * 500),
@@ -291,8 +291,12 @@ def _bundled_people(hubspot: HubSpotSandbox, dataverse: DataverseSandbox, report
     emails: set[str] = set()
     for number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
         email = (row["email"] or "").strip()
-        if not email or email.lower() in emails:
-            report.reject(PEOPLE_RESOURCE, number, "no email, or an email already loaded")
+        if not email:
+            report.reject(PEOPLE_RESOURCE, number, "no email: HubSpot contacts of the demo are loaded by email")
+            continue
+        if email.lower() in emails:
+            report.reject(PEOPLE_RESOURCE, number, "repeats an email loaded earlier (the file lists people "
+                                                   "several times, with typos, on purpose)")
             continue
         emails.add(email.lower())
         hubspot.add_record("contacts", {

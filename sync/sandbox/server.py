@@ -133,10 +133,10 @@ class Sandbox:
                 "client_id": CLIENT_ID,
                 "client_secret": self.credentials.client_secret,
                 "authority_host": self.token.url,
-                "ca_bundle": str(self.token.ca_path),
+                "ca_bundle": str(self.token.ca_path.resolve()),
             },
             "state": {"url": state_url},
-            "sync": {"mapping": str(mapping), "reports_dir": str(reports_dir)},
+            "sync": {"mapping": str(Path(mapping).resolve()), "reports_dir": str(Path(reports_dir).resolve())},
         }
 
     def write_settings(self, path: Path, state_url: str, mapping: Path, reports_dir: Path) -> None:
@@ -189,6 +189,9 @@ def _read_state(path: Path) -> dict[str, Any]:
         )) from None
 
 
+PORT_OPTIONS = {"token endpoint": "--token-port", "HubSpot": "--hubspot-port", "Dataverse": "--dataverse-port"}
+
+
 def _bind(name: str, port: int, build: Callable[[], Any]) -> Any:
     try:
         return build()
@@ -196,6 +199,6 @@ def _bind(name: str, port: int, build: Callable[[], Any]) -> Any:
         if error.errno == errno.EADDRINUSE:
             raise ConfigError(Problem(
                 f"port {port} for the {name} sandbox is already in use",
-                fix="stop the process that uses it, or choose another port (0 picks a free one)",
+                fix=f"stop the process that uses it, or choose another port with {PORT_OPTIONS[name]} (0 picks a free one)",
             )) from None
         raise

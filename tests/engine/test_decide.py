@@ -96,3 +96,24 @@ def test_latest_wins_tie_goes_to_hubspot():
     same = ChangeTimes(hubspot=EARLY, dynamics=EARLY)
     decision = decide("name", FieldSides("a", "b", "c"), Direction.BOTH, Policy.LATEST_WINS, same)
     assert decision.winner is System.HUBSPOT
+
+
+def test_create_only_field_never_updates():
+    decision = decide("source", FieldSides("web", "import", "web"), Direction.CREATE_ONLY, Policy.LATEST_WINS, DYNAMICS_LATER)
+    assert decision.winner is None
+
+
+def test_prefer_non_empty_beats_latest():
+    decision = decide("phone", FieldSides("+1 555", "", "+1 444"), Direction.BOTH, Policy.PREFER_NON_EMPTY, DYNAMICS_LATER)
+    assert decision.winner is System.HUBSPOT
+    assert decision.conflict is True
+
+
+def test_prefer_non_empty_falls_back_to_latest():
+    decision = decide("phone", FieldSides("1", "2", "3"), Direction.BOTH, Policy.PREFER_NON_EMPTY, DYNAMICS_LATER)
+    assert decision.winner is System.DYNAMICS
+
+
+def test_keep_first_keeps_the_earlier_change():
+    decision = decide("stage", FieldSides("a", "b", "c"), Direction.BOTH, Policy.KEEP_FIRST, DYNAMICS_LATER)
+    assert decision.winner is System.HUBSPOT

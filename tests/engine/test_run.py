@@ -244,3 +244,46 @@ def test_rejected_match_syncs_both_records_apart(world):
     assert len(hubspot.records[Kind.CONTACT]) == 2
     assert len(dynamics.records[Kind.CONTACT]) == 2
     assert queue.pending(Kind.CONTACT) == []
+
+
+def test_records_outside_scope_are_not_synced(tmp_path):
+    from sync.mapping import parse_mapping
+
+    mapping = parse_mapping(
+        "version: 1\n"
+        "objects:\n"
+        "  contact:\n"
+        "    scope:\n"
+        "      hubspot: {field: lifecyclestage, op: eq, value: customer}\n"
+        "    fields:\n"
+        "      email: {hubspot: email, dynamics: emailaddress1, transforms: [trim, lowercase]}\n"
+    )
+    clock = Clock()
+    hubspot, dynamics = FakeConnector(System.HUBSPOT, clock), FakeConnector(System.DYNAMICS, clock)
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    engine = SyncEngine(mapping, {System.HUBSPOT: hubspot, System.DYNAMICS: dynamics}, store, clock=clock)
+    hubspot.add(Kind.CONTACT, {"email": "lead@acme.example", "lifecyclestage": "lead"})
+    hubspot.add(Kind.CONTACT, {"email": "buyer@acme.example", "lifecyclestage": "customer"})
+
+    result = engine.run()
+
+    assert [r.values["emailaddress1"] for r in dynamics.records[Kind.CONTACT].values()] == ["buyer@acme.example"]
+    assert result.plan.kinds[Kind.CONTACT].counts()["out_of_scope"] == 1
+    assert store.record_errors() == []
+    store.close()
+
+
+def test_merge_moves_link_to_survivor(world):
+    engine, hubspot, dynamics, store = world
+    old_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+    dynamics_id = store.link_for(System.HUBSPOT, Kind.CONTACT, old_id).dynamics_id
+
+    # HubSpot merges: a new survivor id, the old record is gone.
+    values = dict(hubspot.records[Kind.CONTACT].pop(old_id).values, hs_merged_object_ids=old_id, firstname="Patricia")
+    survivor = hubspot.add(Kind.CONTACT, values)
+    engine.run()
+
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, survivor).dynamics_id == dynamics_id
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["firstname"] == "Patricia"
