@@ -268,21 +268,77 @@ def mappings() -> None:
 
 @mappings.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--live", is_flag=True,
+              help="Also check every field against both CRMs' metadata: it exists, its type fits, it is writable, "
+                   "and every picklist value is mapped. Needs a settings file.")
 @click.pass_context
-def mappings_validate(ctx: click.Context, files: tuple[Path, ...]) -> None:
-    """Validate mapping files (default: the one in the settings) and list every problem."""
+def mappings_validate(ctx: click.Context, files: tuple[Path, ...], live: bool) -> None:
+    """Validate mapping files (default: the one in the settings) and list every problem.
+
+    Without --live only the file itself is checked, not the names of properties and columns.
+    """
     from sync.mapping import load_mapping
 
-    paths = list(files) or [_settings(ctx).sync.mapping]
+    settings = _settings(ctx) if live or not files else None
+    paths = list(files) or [settings.sync.mapping]
     problems: list[str] = []
     for path in paths:
         try:
-            load_mapping(path)
-            click.echo(f"{path}: valid")
+            mapping = load_mapping(path)
+            if live:
+                _check_live(settings, mapping)
+            click.echo(f"{path}: valid" + (" against both CRMs" if live else " (structure only; add --live to check "
+                                                                                "field names against the CRMs)"))
         except ConfigError as error:
             problems.append(str(error))
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+@mappings.command("plan")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option("--diff", "old_file", type=click.Path(path_type=Path), default=None,
+              help="An older mapping: show what changing from it to FILE does to the linked records.")
+@click.option("--live", is_flag=True, help="Mark fields that are read-only in a CRM, from its metadata.")
+@click.pass_context
+def mappings_plan(ctx: click.Context, file: Path | None, old_file: Path | None, live: bool) -> None:
+    """Show which field flows which way, with which policy and transforms; write nothing."""
+    from sync.mapping import diff_plan, load_mapping, render_plan
+    from sync.state import StateStore
+
+    settings = _settings(ctx) if live or old_file or not file else None
+    mapping = load_mapping(file or settings.sync.mapping)
+    metadata = _metadata(settings, mapping) if live else (None, None)
+    click.echo(render_plan(mapping, *metadata))
+    if old_file is None:
+        return
+    store = StateStore(settings.state.url)
+    try:
+        synced = {kind: store.all_synced(kind) for kind in mapping.pairs}
+    finally:
+        store.close()
+    click.echo(diff_plan(load_mapping(old_file), mapping, synced))
+
+
+def _metadata(settings: Settings, mapping):
+    from sync.model import System
+    from sync.runtime import open_runtime
+
+    runtime = open_runtime(settings, check_metadata=False, mapping=mapping)
+    try:
+        hubspot = {kind: runtime.connectors[System.HUBSPOT].field_metadata(kind) for kind in mapping.pairs}
+        dynamics = {kind: runtime.connectors[System.DYNAMICS].field_metadata(kind) for kind in mapping.pairs}
+    finally:
+        runtime.close()
+    return hubspot, dynamics
+
+
+def _check_live(settings: Settings, mapping) -> None:
+    from sync.mapping import check_live
+
+    problems = check_live(mapping, *_metadata(settings, mapping))
+    if problems:
+        raise ConfigError(problems)
 
 
 @cli.group()

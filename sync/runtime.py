@@ -57,9 +57,12 @@ def load_checked_mapping(settings: Settings) -> Mapping:
     return mapping
 
 
-def open_runtime(settings: Settings, *, check_metadata: bool = True) -> Runtime:
-    """Build the runtime; raise `ConfigError` listing every problem found before any write."""
-    mapping = load_checked_mapping(settings)
+def open_runtime(settings: Settings, *, check_metadata: bool = True, mapping: Mapping | None = None) -> Runtime:
+    """Build the runtime; raise `ConfigError` listing every problem found before any write.
+
+    `mapping` replaces the one named in the settings (for checking another mapping file).
+    """
+    mapping = mapping or load_checked_mapping(settings)
     store = StateStore(settings.state.url)
     properties = {kind: pair.hubspot_properties() for kind, pair in mapping.pairs.items()}
     if Kind.CONTACT in properties:

@@ -177,3 +177,37 @@ def test_retry_requeues_parked_records(sandbox, settings_path, capsys):
     assert code == 0
     assert "Re-queued 1 record(s)" in out
     assert "parked after 8 attempts: 0" in run(["--config", str(settings_path), "status"], capsys)[1]
+
+
+def test_validate_live_finds_unknown_property(sandbox, settings_path, tmp_path, capsys):
+    mapping = tmp_path / "typo.yaml"
+    mapping.write_text(DEFAULT_MAPPING.read_text(encoding="utf-8").replace("{hubspot: jobtitle,", "{hubspot: jobtitel,"),
+                       encoding="utf-8")
+    code, out, _ = run(["mappings", "validate", str(mapping)], capsys)
+    assert code == 0
+    assert "structure only" in out
+
+    code, _, err = run(["--config", str(settings_path), "mappings", "validate", "--live", str(mapping)], capsys)
+
+    assert code == 2
+    assert "jobtitel" in err
+
+
+def test_validate_live_accepts_shipped_mapping(sandbox, settings_path, capsys):
+    code, out, err = run(["--config", str(settings_path), "mappings", "validate", "--live"], capsys)
+    assert code == 0, err
+    assert "valid against both CRMs" in out
+
+
+def test_mappings_plan_and_diff(sandbox, settings_path, tmp_path, capsys):
+    assert run(["--config", str(settings_path), "sync"], capsys)[0] == 0
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(DEFAULT_MAPPING.read_text(encoding="utf-8").replace(
+        "last_name:  {hubspot: lastname, dynamics: lastname, transforms: [trim]}",
+        "last_name:  {hubspot: lastname, dynamics: lastname, transforms: [trim, uppercase]}"), encoding="utf-8")
+
+    code, out, err = run(["--config", str(settings_path), "mappings", "plan", str(changed), "--diff", str(DEFAULT_MAPPING)], capsys)
+
+    assert code == 0, err
+    assert "last_name" in out
+    assert "dealstage" in out

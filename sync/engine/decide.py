@@ -124,7 +124,7 @@ def _by_policy(field: str, sides: FieldSides, policy: Policy, times: ChangeTimes
             return _win(field, sides, System.DYNAMICS, Rule.CONFLICT_POLICY, f"{prefix}, {policy}: HubSpot is empty", conflict)
     if policy is Policy.KEEP_FIRST:
         winner = _earliest(times)
-        reason = f"{prefix}, {policy}, HubSpot {_clock(times.hubspot)} vs Dynamics {_clock(times.dynamics)}"
+        reason = f"{prefix}, {policy}, {_compared(times)}"
         return _win(field, sides, winner, Rule.CONFLICT_POLICY, reason, conflict)
     if policy is Policy.HUBSPOT_WINS:
         return _win(field, sides, System.HUBSPOT, Rule.CONFLICT_POLICY, f"{prefix}, {policy}", conflict)
@@ -132,7 +132,7 @@ def _by_policy(field: str, sides: FieldSides, policy: Policy, times: ChangeTimes
         return _win(field, sides, System.DYNAMICS, Rule.CONFLICT_POLICY, f"{prefix}, {policy}", conflict)
 
     winner = _latest(times)
-    reason = f"{prefix}, {policy}, HubSpot {_clock(times.hubspot)} vs Dynamics {_clock(times.dynamics)}"
+    reason = f"{prefix}, {policy}, {_compared(times)}"
     return _win(field, sides, winner, Rule.CONFLICT_POLICY, reason, conflict)
 
 
@@ -155,6 +155,14 @@ def _earliest(times: ChangeTimes) -> System:
 def _win(field: str, sides: FieldSides, winner: System, rule: Rule, reason: str, conflict: bool = False) -> Decision:
     value = sides.hubspot if winner is System.HUBSPOT else sides.dynamics
     return Decision(field, winner, value, rule, reason, conflict)
+
+
+def _compared(times: ChangeTimes) -> str:
+    """The two change times with their order, such as `HubSpot 14:02:00 > Dynamics 13:40:00`."""
+    sign = "vs"
+    if times.hubspot is not None and times.dynamics is not None:
+        sign = ">" if times.hubspot > times.dynamics else "<" if times.hubspot < times.dynamics else "="
+    return f"HubSpot {_clock(times.hubspot)} {sign} Dynamics {_clock(times.dynamics)}"
 
 
 def _clock(moment: datetime | None) -> str:

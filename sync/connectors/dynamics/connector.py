@@ -99,11 +99,15 @@ class DynamicsConnector:
             for row in self._query("systemusers", query)
         ]
 
+    def field_metadata(self, kind: Kind) -> list[dict[str, Any]]:
+        """Return the table's attribute definitions, as the Web API's JSON shape."""
+        response = self.client.send("GET", f"EntityDefinitions(LogicalName='{DATAVERSE_TABLES[kind]}')/Attributes")
+        return list(response.json()["value"])
+
     def field_names(self, kind: Kind) -> set[str]:
         """Return the column logical names the table has, plus `_x_value` names of lookups."""
-        response = self.client.send("GET", f"EntityDefinitions(LogicalName='{DATAVERSE_TABLES[kind]}')/Attributes")
         names: set[str] = set()
-        for attribute in response.json()["value"]:
+        for attribute in self.field_metadata(kind):
             names.add(attribute["LogicalName"])
             if attribute.get("AttributeType") in ("Lookup", "Customer", "Owner"):
                 names.add(f"_{attribute['LogicalName']}_value")

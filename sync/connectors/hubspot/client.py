@@ -229,10 +229,28 @@ class HubSpotConnector:
 
     def field_names(self, kind: Kind) -> set[str]:
         """Return the property names HubSpot defines for a kind's object type."""
+        return {item["name"] for item in self.field_metadata(kind)}
+
+    def field_metadata(self, kind: Kind) -> list[dict[str, Any]]:
+        """Return the property definitions of a kind's object type, as HubSpot's JSON shape."""
         page = self._call(f"list {HUBSPOT_OBJECTS[kind]} properties", lambda: self._properties.get_all(
             HUBSPOT_OBJECTS[kind], _request_timeout=self._timeout))
-        return {item.name for item in page.results or []}
+        return [_camel(item.to_dict()) for item in page.results or []]
 
+
+
+def _camel(value: Any) -> Any:
+    """The SDK's to_dict() uses snake_case keys; the API's JSON uses camelCase."""
+    if isinstance(value, dict):
+        return {_camel_key(key): _camel(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 def merged_ids(record: Record) -> list[str]:
