@@ -7,6 +7,8 @@ long as Retry-After asks, or with exponential backoff when the server names no w
 
 from __future__ import annotations
 
+import re
+
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -75,7 +77,7 @@ class Caller:
         try:
             return request()
         except urllib3.exceptions.HTTPError as error:
-            raise TransientError(f"HubSpot {operation} failed: {type(error).__name__}") from None
+            raise TransientError(f"HubSpot {operation} failed: {_cause(error)}") from None
         except Exception as error:
             if not _is_api_exception(error):
                 raise
@@ -94,3 +96,18 @@ class Caller:
         wait = state.next_action.sleep if state.next_action else None
         log.warning("hubspot.retry", operation=operation, attempt=state.attempt_number, wait_seconds=wait,
                     status=getattr(error, "status", None), error=str(error))
+
+
+def _cause(error: urllib3.exceptions.HTTPError) -> str:
+    """Say what went wrong at the network level and where, such as `connection refused by 127.0.0.1:8081`."""
+    text = str(error)
+    found = _HOST_PORT.search(text)
+    where = f" by {found.group(1)}:{found.group(2)}" if found else ""
+    if "Connection refused" in text:
+        return f"connection refused{where}; check hubspot.host and that HubSpot (or the sandbox) is running"
+    if "timed out" in text.lower():
+        return f"timed out{where.replace(' by ', ' at ')}"
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+_HOST_PORT = re.compile(r"host='([^']+)', port=(\d+)")

@@ -50,3 +50,16 @@ def test_retry_after_interval():
 def test_unreadable_body():
     """A non-JSON body still gives a message with the status."""
     assert "HTTP 502" in str(error_for(502, "<html>", operation="search deals"))
+
+
+def test_refused_connection_names_host_and_port():
+    import urllib3
+
+    from sync.connectors.hubspot.retry import _cause
+
+    pool = urllib3.PoolManager(retries=False)
+    try:
+        pool.request("GET", "http://127.0.0.1:9/crm/v3/objects/contacts")
+    except urllib3.exceptions.HTTPError as error:
+        message = _cause(error)
+    assert message.startswith("connection refused by 127.0.0.1:9")
