@@ -15,7 +15,9 @@ import structlog
 from sync.connectors.base import Connector
 from sync.connectors.dynamics import DynamicsConnector
 from sync.connectors.hubspot import HubSpotConnector
+from sync.engine.reconcile import MatchingOptions
 from sync.engine.run import RetryPolicy, SyncEngine
+from sync.identity import EmailRules
 from sync.errors import ConfigError, Problem
 from sync.mapping import Mapping, check_fields, load_mapping
 from sync.model import Kind, System
@@ -74,8 +76,14 @@ def open_runtime(settings: Settings, *, check_metadata: bool = True, mapping: Ma
     }
     if check_metadata:
         _check_mapped_fields(mapping, connectors)
+    identity = settings.identity
+    matching = MatchingOptions(
+        EmailRules(gmail_dots=identity.gmail_dots, googlemail_as_gmail=identity.googlemail_as_gmail,
+                   plus_tags=identity.plus_tags),
+        identity.fuzzy_threshold, identity.review_threshold, identity.phone_region,
+    )
     engine = SyncEngine(mapping, connectors, store, batch_size=settings.sync.batch_size,
-                        retry=RetryPolicy(max_attempts=settings.sync.max_attempts))
+                        retry=RetryPolicy(max_attempts=settings.sync.max_attempts), matching=matching)
     return Runtime(settings, mapping, store, connectors, engine)
 
 

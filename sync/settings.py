@@ -90,6 +90,21 @@ class SyncSettings(_Section):
     max_attempts: int = Field(default=8, ge=1)
 
 
+class IdentitySettings(_Section):
+    """How people are matched; each email rule can be switched off."""
+
+    # Gmail ignores dots in the local part; googlemail.com is gmail.com.
+    gmail_dots: bool = True
+    googlemail_as_gmail: bool = True
+    # Drop +tags for providers that document sub-addressing.
+    plus_tags: bool = True
+    # Fuzzy score (0-100) from which a pair is matched, and from which it goes to review.
+    fuzzy_threshold: float = Field(default=92.0, ge=50, le=100)
+    review_threshold: float = Field(default=75.0, ge=0, le=100)
+    # Region for phone numbers written without a country code, such as "US" or "DE".
+    phone_region: str | None = None
+
+
 class DaemonSettings(_Section):
     # Port for /metrics (Prometheus) and /healthz; None serves neither.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
@@ -108,6 +123,7 @@ class Settings(_Section):
     dynamics: DynamicsSettings
     state: StateSettings = StateSettings()
     sync: SyncSettings = SyncSettings()
+    identity: IdentitySettings = IdentitySettings()
     daemon: DaemonSettings = DaemonSettings()
     log: LogSettings = LogSettings()
     # The file the settings came from; relative paths in it are resolved against its folder.

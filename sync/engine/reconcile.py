@@ -54,6 +54,16 @@ def planned_dataverse_id(kind: Kind, hubspot_id: str) -> str:
     return str(uuid.uuid5(DATAVERSE_ID_NAMESPACE, f"hubspot:{kind}:{hubspot_id}"))
 
 
+@dataclass(frozen=True)
+class MatchingOptions:
+    """The identity settings that the planner passes to the matcher."""
+
+    rules: EmailRules = EmailRules()
+    fuzzy_threshold: float = 92.0
+    review_threshold: float = 75.0
+    phone_region: str | None = None
+
+
 @dataclass
 class Side:
     """One record with its canonical values (references as `ref:<kind>` link ids)."""
@@ -81,7 +91,9 @@ class Planner:
     """
 
     def __init__(self, links: LinkIndex, synced: dict[str, dict[str, Any]],
-                 planned: set[tuple[System, Kind, str]] | None = None, review: ReviewQueue | None = None) -> None:
+                 planned: set[tuple[System, Kind, str]] | None = None, review: ReviewQueue | None = None,
+                 matching: MatchingOptions | None = None) -> None:
+        self.matching = matching or MatchingOptions()
         self.links = links
         self.synced = synced
         self.review = review
@@ -235,7 +247,10 @@ class Planner:
         if kind is Kind.CONTACT:
             left = [_contact_candidate(side) for side in hubspot]
             right = [_contact_candidate(side) for side in dynamics]
-            result = match_contacts(left, right)
+            options = self.matching
+            result = match_contacts(left, right, fuzzy_threshold=options.fuzzy_threshold,
+                                    review_threshold=options.review_threshold, rules=options.rules,
+                                    phone_region=options.phone_region)
             self._report_duplicates(plan, System.HUBSPOT, left)
             self._report_duplicates(plan, System.DYNAMICS, right)
         else:

@@ -17,7 +17,7 @@ from sync.connectors.base import Connector
 from sync.engine.apply import Applier, ApplyResult
 from sync.engine.links import LinkIndex
 from sync.engine.plan import KindPlan, Plan, SkipReason
-from sync.engine.reconcile import KindInput, Planner
+from sync.engine.reconcile import KindInput, MatchingOptions, Planner
 from sync.errors import RecordError
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
@@ -89,8 +89,10 @@ class SyncEngine:
         batch_size: int = 100,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry: RetryPolicy = RetryPolicy(),
+        matching: MatchingOptions = MatchingOptions(),
     ):
         self.retry = retry
+        self.matching = matching
         self.mapping = mapping
         self.connectors = connectors
         self.store = store
@@ -132,7 +134,8 @@ class SyncEngine:
         records = self._complete_pairs(kind, records, links)
 
         review = ReviewQueue(self.store)
-        planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None, review)
+        planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None, review,
+                          self.matching)
         plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)
@@ -162,7 +165,7 @@ class SyncEngine:
             System.HUBSPOT: self.connectors[System.HUBSPOT].read_ids(kind, [p.hubspot.id for p in stale]),
             System.DYNAMICS: self.connectors[System.DYNAMICS].read_ids(kind, [p.dynamics.id for p in stale]),
         }
-        planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store))
+        planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store), matching=self.matching)
         replanned = planner.plan_kind(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]))
         again = applier.apply(replanned)
         for system in System:

@@ -287,3 +287,23 @@ def test_merge_moves_link_to_survivor(world):
     assert store.link_for(System.HUBSPOT, Kind.CONTACT, survivor).dynamics_id == dynamics_id
     assert len(dynamics.records[Kind.CONTACT]) == 1
     assert dynamics.records[Kind.CONTACT][dynamics_id].values["firstname"] == "Patricia"
+
+
+def test_gmail_dot_rule_can_be_switched_off(tmp_path):
+    from sync.engine.reconcile import MatchingOptions
+    from sync.identity import EmailRules
+
+    def run_with(rules):
+        clock = Clock()
+        hubspot, dynamics = FakeConnector(System.HUBSPOT, clock), FakeConnector(System.DYNAMICS, clock)
+        store = StateStore(f"sqlite:///{tmp_path / f'{id(rules)}.sqlite'}")
+        engine = SyncEngine(load_mapping(MAPPING), {System.HUBSPOT: hubspot, System.DYNAMICS: dynamics}, store,
+                            clock=clock, matching=MatchingOptions(rules=rules))
+        _contact(hubspot, "pat.lee@gmail.com")
+        dynamics.add(Kind.CONTACT, {"emailaddress1": "patlee@gmail.com", "firstname": "Pat", "lastname": "Lee"})
+        result = engine.run()
+        store.close()
+        return [pair.match_method for pair in result.plan.kinds[Kind.CONTACT].pairs]
+
+    assert run_with(EmailRules())[0].startswith("exact")
+    assert not run_with(EmailRules(gmail_dots=False))[0].startswith("exact")
