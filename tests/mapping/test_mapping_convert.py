@@ -134,8 +134,9 @@ objects:
 def test_read_lists(mapping):
     pair = mapping.pairs[Kind.DEAL]
 
-    assert pair.hubspot_properties() == ["dealname", "amount", "closedate", "dealstage"]
-    assert pair.dynamics_columns() == ["name", "estimatedvalue", "estimatedclosedate", "statecode", "statuscode", "salesstage"]
+    assert pair.hubspot_properties() == ["dealname", "amount", "closedate", "createdate", "dealstage"]
+    assert pair.dynamics_columns() == ["name", "estimatedvalue", "estimatedclosedate", "createdon",
+                                       "statecode", "statuscode", "salesstage"]
 
 
 def test_flows_to():
