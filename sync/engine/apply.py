@@ -20,7 +20,7 @@ from sync.engine.decide import Decision
 from sync.engine.plan import Create, KindPlan, PairPlan
 from sync.engine.reconcile import HUBSPOT_KEY_PROPERTY, REF_PREFIX
 from sync.errors import RecordError
-from sync.mapping import ObjectPair
+from sync.mapping import ObjectPair, OwnerDirectory
 from sync.mapping.convert import WriteMode
 from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
@@ -44,7 +44,8 @@ class ApplyResult:
 
 class Applier:
     def __init__(self, store: StateStore, links: LinkIndex, connectors: dict[System, Connector], pair: ObjectPair,
-                 batch_size: int):
+                 batch_size: int, owners: OwnerDirectory | None = None):
+        self.owners = owners
         self.store = store
         self.links = links
         self.connectors = connectors
@@ -133,7 +134,7 @@ class Applier:
         return None
 
     def _create_request(self, create: Create, target: System) -> WriteRequest:
-        values = self.pair.from_canonical(target, create.values, mode=WriteMode.CREATE)
+        values = self.pair.from_canonical(target, create.values, self.owners, mode=WriteMode.CREATE)
         if target is System.HUBSPOT and self.kind is not Kind.CONTACT:
             values[HUBSPOT_KEY_PROPERTY] = create.key
         refs = {kind: [record_id] for kind, record_id in create.refs.items()}
@@ -142,7 +143,7 @@ class Applier:
     def _synced_after_create(self, create: Create, target: System, written: Record | None) -> dict[str, Any]:
         """The synced values of a new pair: what was written, and for the fields that were
         not, what the new record holds (such as a creation time the CRM set itself)."""
-        held = self.pair.to_canonical(written).values if written is not None else {}
+        held = self.pair.to_canonical(written, self.owners).values if written is not None else {}
         synced: dict[str, Any] = {}
         for rule in self.pair.fields:
             synced[rule.name] = create.values.get(rule.name) if rule.flows_on_create(target) else held.get(rule.name)
@@ -194,13 +195,18 @@ class Applier:
 
     def _update_request(self, pair: PairPlan, target: System, changes: list[Decision]) -> WriteRequest:
         canonical = {d.field: d.value for d in changes if not d.field.startswith(REF_PREFIX)}
-        values = self.pair.from_canonical(target, canonical) if canonical else {}
+        values = self.pair.from_canonical(target, canonical, self.owners) if canonical else {}
         refs: dict[Kind, list[str]] = {}
         for decision in changes:
-            if decision.field.startswith(REF_PREFIX) and decision.value is not None:
-                link = self.links.by_id(decision.value)
-                target_id = link.hubspot_id if target is System.HUBSPOT else link.dynamics_id
-                refs[Kind(decision.field[len(REF_PREFIX):])] = [target_id]
+            if not decision.field.startswith(REF_PREFIX):
+                continue
+            ref_kind = Kind(decision.field[len(REF_PREFIX):])
+            if decision.value is None:
+                # The winning side has no reference: an empty list clears it in the target.
+                refs[ref_kind] = []
+                continue
+            link = self.links.by_id(decision.value)
+            refs[ref_kind] = [link.hubspot_id if target is System.HUBSPOT else link.dynamics_id]
         record = pair.hubspot if target is System.HUBSPOT else pair.dynamics
         return WriteRequest(WriteOp.UPDATE, values, record_id=record.id, etag=record.etag, refs=refs)
 

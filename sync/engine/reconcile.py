@@ -25,7 +25,7 @@ from sync.identity import (
     normalize_email,
     split_additional_emails,
 )
-from sync.mapping import Direction, ObjectPair, Policy
+from sync.mapping import Direction, ObjectPair, OwnerDirectory, Policy
 from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
 from sync.state import ReviewDecision, ReviewQueue
@@ -92,8 +92,9 @@ class Planner:
 
     def __init__(self, links: LinkIndex, synced: dict[str, dict[str, Any]],
                  planned: set[tuple[System, Kind, str]] | None = None, review: ReviewQueue | None = None,
-                 matching: MatchingOptions | None = None) -> None:
+                 matching: MatchingOptions | None = None, owners: OwnerDirectory | None = None) -> None:
         self.matching = matching or MatchingOptions()
+        self.owners = owners
         self.links = links
         self.synced = synced
         self.review = review
@@ -135,7 +136,7 @@ class Planner:
                 detail = f"outside the {record.system.label} scope of the {pair.kind} mapping (on_leave_scope: {pair.on_leave_scope})"
                 plan.skips.append(Skip(record, SkipReason.OUT_OF_SCOPE, detail))
                 continue
-            canonical = pair.to_canonical(record)
+            canonical = pair.to_canonical(record, self.owners)
             if canonical.errors:
                 self.record_errors.extend(canonical.errors)
                 detail = "; ".join(str(error) for error in canonical.errors)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sync.connectors.base import Connector
 from sync.engine.links import LinkIndex
+from sync.engine.owners import load_owners
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
 from sync.state import StateStore
@@ -32,10 +33,11 @@ def reconciled_deals(mapping: Mapping, connectors: dict[System, Connector], stor
     if pair is None:
         return result
 
+    owners = load_owners(mapping, connectors)
     canonical: dict[System, dict[str, dict[str, Any]]] = {}
     for system, connector in connectors.items():
         records = [record for record in connector.read(Kind.DEAL, None).records if not record.deleted]
-        canonical[system] = _canonical(pair, records, result)
+        canonical[system] = _canonical(pair, records, result, owners)
 
     links = LinkIndex(store.links(Kind.DEAL))
     dynamics_left = dict(canonical[System.DYNAMICS])
@@ -53,10 +55,10 @@ def reconciled_deals(mapping: Mapping, connectors: dict[System, Connector], stor
     return result
 
 
-def _canonical(pair, records: list[Record], result: ReconciledDeals) -> dict[str, dict[str, Any]]:
+def _canonical(pair, records: list[Record], result: ReconciledDeals, owners) -> dict[str, dict[str, Any]]:
     values = {}
     for record in records:
-        converted = pair.to_canonical(record)
+        converted = pair.to_canonical(record, owners)
         if converted.errors:
             result.invalid.extend(str(error) for error in converted.errors)
             continue

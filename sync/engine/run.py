@@ -19,6 +19,7 @@ from sync.engine.links import LinkIndex
 from sync.engine.plan import KindPlan, Plan, SkipReason
 from sync.engine.reconcile import KindInput, MatchingOptions, Planner
 from sync.errors import RecordError
+from sync.engine.owners import load_owners
 from sync.mapping import Mapping
 from sync.model import Kind, Record, System
 from sync.connectors.hubspot.client import merged_ids
@@ -107,6 +108,7 @@ class SyncEngine:
         off, changes an incremental read missed) are compared and fixed by the same rules.
         """
         self._full = full
+        self._owners = load_owners(self.mapping, self.connectors)
         run_id = self.store.start_run(str(mode))
         self._planned: set[tuple[System, Kind, str]] = set()
         structlog.contextvars.bind_contextvars(run_id=run_id)
@@ -135,7 +137,7 @@ class SyncEngine:
 
         review = ReviewQueue(self.store)
         planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None, review,
-                          self.matching)
+                          self.matching, self._owners)
         plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)
@@ -146,7 +148,7 @@ class SyncEngine:
         self._queue_skipped(kind, plan)
         for hubspot_id, dynamics_id, score, evidence in plan.possible_matches:
             review.add(kind, hubspot_id, dynamics_id, score, evidence)
-        applier = Applier(self.store, links, self.connectors, pair, self.batch_size)
+        applier = Applier(self.store, links, self.connectors, pair, self.batch_size, self._owners)
         applied = applier.apply(plan)
         if applied.stale:
             self._replan_stale(kind, pair, applied, links, applier)
@@ -165,7 +167,8 @@ class SyncEngine:
             System.HUBSPOT: self.connectors[System.HUBSPOT].read_ids(kind, [p.hubspot.id for p in stale]),
             System.DYNAMICS: self.connectors[System.DYNAMICS].read_ids(kind, [p.dynamics.id for p in stale]),
         }
-        planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store), matching=self.matching)
+        planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store), matching=self.matching,
+                          owners=self._owners)
         replanned = planner.plan_kind(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]))
         again = applier.apply(replanned)
         for system in System:

@@ -12,6 +12,8 @@ other canonical values after those are converted.
 
 from __future__ import annotations
 
+import re
+
 import enum
 from collections.abc import Mapping as ReadOnlyDict
 from dataclasses import dataclass, field
@@ -151,8 +153,18 @@ def field_from_canonical(
     if rule.is_joined(system):
         return _split(rule, value, system)
     if rule.type is FieldType.OWNER:
-        return {names[0]: owner_from_canonical(value, system, owners)}
+        return _owner_field(names[0], owner_from_canonical(value, system, owners), system)
     return {names[0]: scalar_from_canonical(rule.type, value, system, rule.timezone or zone)}
+
+
+def _owner_field(name: str, owner_id: Any, system: System) -> dict[str, Any]:
+    """Dataverse reads an owner as `_ownerid_value` but writes it through the navigation
+    property, `ownerid@odata.bind: /systemusers(<id>)`; HubSpot writes the id as it is."""
+    lookup = re.fullmatch(r"_(\w+)_value", name)
+    if system is System.DYNAMICS and lookup is not None:
+        # Every Dataverse row has an owner: no owner on the other side leaves it as it is.
+        return {f"{lookup.group(1)}@odata.bind": f"/systemusers({owner_id})"} if owner_id else {}
+    return {name: owner_id}
 
 
 def _split(rule: FieldRule, value: Any, system: System) -> dict[str, Any]:

@@ -324,7 +324,7 @@ def test_owner_canonical_is_email():
 def test_owner_written_as_active_id():
     pair = contact_pair(EMAIL + OWNER)
 
-    assert pair.from_canonical(System.DYNAMICS, {"owner": "jane@example.com"}, DIRECTORY) == {"_ownerid_value": "u-1"}
+    assert pair.from_canonical(System.DYNAMICS, {"owner": "jane@example.com"}, DIRECTORY) == {"ownerid@odata.bind": "/systemusers(u-1)"}
 
 
 def test_owner_unknown_id_is_record_error():
