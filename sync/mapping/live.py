@@ -73,11 +73,18 @@ def dynamics_meta(attributes: list[dict[str, Any]]) -> dict[str, FieldMeta]:
         options = None
         if isinstance(option_set, dict):
             options = tuple(value_key(option.get("Value")) for option in option_set.get("Options") or ())
-        found[item["LogicalName"]] = FieldMeta(
+        meta = FieldMeta(
             item["LogicalName"], str(item.get("AttributeType")),
             bool(item.get("IsValidForCreate", True)), bool(item.get("IsValidForUpdate", True)), options,
         )
+        found[item["LogicalName"]] = meta
+        if meta.type in LOOKUP_TYPES:
+            # A lookup is read as `_<name>_value` and written through its navigation property.
+            found[f"_{item['LogicalName']}_value"] = meta
     return found
+
+
+LOOKUP_TYPES = ("Lookup", "Customer", "Owner")
 
 
 def check_live(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 import structlog
 
 from sync.sandbox import dataverse_batch as batch
+from sync.sandbox import dataverse_limits as limits
+from sync.sandbox import dataverse_tracking as tracking
 from sync.sandbox.dataverse_filter import QueryError, parse_filter, parse_orderby, sort_rows
 from sync.sandbox.dataverse_render import attributes_metadata, entity_metadata, render_row
 from sync.sandbox.dataverse_schema import STATUS_BY_STATE, TABLES, TABLES_BY_LOGICAL_NAME, Table
@@ -42,6 +45,10 @@ API_ROOT = "/api/data/v9.2"
 MAX_PAGE_SIZE = 5000
 MAX_BATCH_OPERATIONS = 1000
 _SKIPTOKEN = re.compile(r'offset="(\d+)"')
+_COOKIE_VERSION = re.compile(r'version="(\d+)"')
+# Tables with change tracking on until a test turns it off. Whether Dataverse enables it
+# on these by default is not confirmed, but an admin can turn it on for any table.
+TRACKED_BY_DEFAULT = frozenset({"contacts", "accounts", "opportunities"})
 _BIND_ID = re.compile(r"opportunities\((?P<id>[0-9a-fA-F-]{36})\)")
 
 
@@ -55,12 +62,17 @@ def error_response(status: int, message: str, code: str = "") -> Response:
 
 @dataclass
 class Fault:
-    """An injected failure: answer `status` to the next `times` requests whose path matches."""
+    """An injected failure: respond with `status` to the next `times` requests whose path matches.
+
+    With `delay` seconds, the request waits that long first. A delay with status None then
+    runs the request as usual, as a slow server does after its client timed out.
+    """
 
     pattern: re.Pattern[str]
-    status: int
+    status: int | None
     times: int
     retry_after: float | None = None
+    delay: float = 0.0
 
 
 @dataclass
@@ -70,6 +82,7 @@ class Preferences:
     max_page_size: int | None = None
     representation: bool = False
     continue_on_error: bool = False
+    track_changes: bool = False
 
 
 def parse_prefer(header: str | None) -> Preferences:
@@ -91,6 +104,8 @@ def parse_prefer(header: str | None) -> Preferences:
             preferences.representation = True
         elif name == "odata.continue-on-error":
             preferences.continue_on_error = True
+        elif name == "odata.track-changes":
+            preferences.track_changes = True
     return preferences
 
 
@@ -98,7 +113,9 @@ class DataverseSandbox:
     """A Dataverse Web API on a `Router`, with seeding helpers and fault injection.
 
     `token_check` decides whether a bearer token is valid. `clock` returns an aware UTC
-    datetime for `createdon` and `modifiedon`. With `allow_state_patch` False (the default,
+    datetime for `createdon` and `modifiedon`, and the window of `service_limits` (None
+    turns the limits off). `user_of` maps a bearer token to the user the limits count
+    against; by default each token is its own user. With `allow_state_patch` False (the default,
     as in Dataverse), closing an opportunity by a PATCH of statecode is rejected and only the
     actions close it; `add_row` and `update_row` seed any column either way.
     """
@@ -109,11 +126,18 @@ class DataverseSandbox:
         clock: Callable[[], datetime] | None = None,
         *,
         allow_state_patch: bool = False,
+        service_limits: limits.ServiceLimits | None = limits.ServiceLimits(),
+        user_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.token_check = token_check
+        self.user_of = user_of or (lambda token: token)
         self.store = DataverseStore(clock or _utcnow, allow_state_patch)
+        self.protection = None if service_limits is None else limits.ServiceProtection(service_limits, self.store.clock)
+        self._handlers: dict[str, Callable[[Request], Response]] = {}
         self.lock = self.store.lock
         self.faults: list[Fault] = []
+        self.tracked_tables: set[str] = set(TRACKED_BY_DEFAULT)
+        self.delta_token_lifetime = tracking.DEFAULT_LIFETIME
         self._faults_lock = threading.Lock()
         self.router = Router()
         self.router.before += [self._inject_fault, self._authenticate]
@@ -159,6 +183,18 @@ class DataverseSandbox:
         with self._faults_lock:
             self.faults.append(Fault(re.compile(path_regex), status, times, retry_after))
 
+    def set_change_tracking(self, entity_set: str, enabled: bool) -> None:
+        """Turn change tracking of a table on or off (Dataverse itself cannot turn it off)."""
+        if enabled:
+            self.tracked_tables.add(entity_set)
+        else:
+            self.tracked_tables.discard(entity_set)
+
+    def inject_delay(self, path_regex: str, seconds: float, times: int = 1) -> None:
+        """Delay the next `times` requests whose path matches by `seconds`, then run them."""
+        with self._faults_lock:
+            self.faults.append(Fault(re.compile(path_regex), None, times, delay=seconds))
+
     def _key_of(self, entity_set: str, row: Row) -> str:
         return row[TABLES[entity_set].key]
 
@@ -174,6 +210,10 @@ class DataverseSandbox:
             if fault is None:
                 return None
             fault.times -= 1
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.status is None:
+            return None
         if fault.status == -1:
             return Response(-1)
         headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
@@ -212,7 +252,32 @@ class DataverseSandbox:
             ("POST", "/" + entity, "dataverse.create", self._create),
         ]
         for method, pattern, name, handler in routes:
-            self.router.add(method, API_ROOT + pattern, name, self._guarded(handler))
+            self._handlers[name] = self._guarded(handler)
+            self.router.add(method, API_ROOT + pattern, name, self._metered(self._handlers[name]))
+
+    def _metered(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        """Wrap a top-level handler in the service protection limits; operations inside a `$batch` are not counted."""
+        def run(request: Request) -> Response:
+            if self.protection is None:
+                return handler(request)
+            user = self.user_of((request.header("authorization") or "").partition(" ")[2]) or "unknown"
+            rejection = self.protection.admit(user)
+            if rejection is not None:
+                log.info("dataverse.throttled", limit=str(rejection.limit), retry_after=rejection.retry_after)
+                body = limits.error_body(rejection, self.protection.limits)
+                return Response(429, body, {"Retry-After": str(rejection.retry_after), "OData-Version": "4.0"})
+
+            started = self.protection.timer()
+            try:
+                response = handler(request)
+            finally:
+                self.protection.finish(user, (self.protection.timer() - started) * 1000)
+            requests_left, time_left = self.protection.remaining(user)
+            response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(requests_left)
+            response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = f"{time_left:.2f}"
+            return response
+
+        return run
 
     def _guarded(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def run(request: Request) -> Response:
@@ -244,8 +309,12 @@ class DataverseSandbox:
         table = self._table(request)
         preferences = parse_prefer(request.header("prefer"))
         select = self._select(request, table)
-        rows = list(self.store.tables[table.entity_set].values())
+        tracked = self._tracked(request, table, preferences)
+        token = request.arg("$deltatoken")
+        if token is not None:
+            return self._delta(request, table, select, preferences, token)
 
+        rows = list(self.store.tables[table.entity_set].values())
         if request.arg("$filter"):
             predicate = parse_filter(request.arg("$filter") or "", table)
             rows = [row for row in rows if predicate(row)]
@@ -253,17 +322,62 @@ class DataverseSandbox:
         rows = sort_rows(rows, order, table.key)
         total = len(rows)
 
+        # A tracked read issues its delta token for the version of its first page, so
+        # rows changed while the client pages come again in the next delta.
+        version = self._cookie_version(request.arg("$skiptoken")) or self.store.version
         page, next_offset = self._page(request, rows, preferences)
-        body: dict[str, Any] = {
-            "@odata.context": f"{self._base_url(request)}/$metadata#{table.entity_set}"
-            + (f"({','.join(select)})" if select else ""),
-        }
+        body: dict[str, Any] = {"@odata.context": self._context(request, table, select)}
         if (request.arg("$count") or "").lower() == "true":
             body["@odata.count"] = min(total, MAX_PAGE_SIZE)
         body["value"] = [render_row(table, row, select, preferences.annotations, self._find) for row in page]
         if next_offset is not None:
-            body["@odata.nextLink"] = self._next_link(request, next_offset)
-        return Response(200, body, self._applied(preferences))
+            body["@odata.nextLink"] = self._next_link(request, next_offset, version if tracked else None)
+        elif tracked:
+            body["@odata.deltaLink"] = self._delta_link(request, version)
+        return Response(200, body, self._applied(preferences, tracked))
+
+    def _tracked(self, request: Request, table: Table, preferences: Preferences) -> bool:
+        """Tell whether a query reads with change tracking. Raises `DataverseError` for invalid combinations."""
+        asked = preferences.track_changes or request.arg("$deltatoken") is not None
+        if not asked:
+            return False
+        if table.entity_set not in self.tracked_tables:
+            if request.arg("$deltatoken") is not None:
+                raise DataverseError(400, f"Change tracking is not enabled for the table '{table.logical_name}'.",
+                                     "0x80060888")
+            # NOTE: the sandbox ignores the preference on a table without change tracking.
+            # Whether Dataverse responds with an error instead is not confirmed.
+            return False
+        tracking.check_options(list(request.query))
+        return True
+
+    def _delta(self, request: Request, table: Table, select: list[str] | None, preferences: Preferences,
+               token: str) -> Response:
+        """Return the delta response: rows changed since the token, then deleted ids, then a new deltaLink.
+
+        NOTE: a delta response is never paged here, whatever its size; Dataverse pages it.
+        """
+        since = tracking.token_version(token, self.store, self.store.clock(), self.delta_token_lifetime)
+        changes = tracking.changes_since(self.store, table.entity_set, since)
+        base = self._base_url(request)
+        value = [render_row(table, row, select, preferences.annotations, self._find) for row in changes.rows]
+        value += [{"@odata.context": f"{base}/$metadata#{table.entity_set}/$deletedEntity", "id": row_id,
+                   "reason": "deleted"} for row_id in changes.deleted_ids]
+        body = {
+            "@odata.context": self._context(request, table, select) + "/$delta",
+            "@odata.deltaLink": self._delta_link(request, self.store.version),
+            "value": value,
+        }
+        return Response(200, body, self._applied(preferences, True))
+
+    def _context(self, request: Request, table: Table, select: list[str] | None) -> str:
+        columns = f"({','.join(select)})" if select else ""
+        return f"{self._base_url(request)}/$metadata#{table.entity_set}{columns}"
+
+    def _delta_link(self, request: Request, version: int) -> str:
+        query = {name: values[0] for name, values in request.query.items() if name not in ("$skiptoken", "$deltatoken")}
+        query["$deltatoken"] = tracking.issue_token(version, self.store.clock())
+        return f"{self._base_url(request)}/{request.params['set']}?{urlencode(query, quote_via=quote, safe='$,')}"
 
     def _select(self, request: Request, table: Table) -> list[str] | None:
         text = request.arg("$select")
@@ -297,16 +411,21 @@ class DataverseSandbox:
             raise QueryError(f"Invalid $skiptoken '{token}'.")
         return int(match.group(1))
 
-    def _next_link(self, request: Request, offset: int) -> str:
+    def _cookie_version(self, token: str | None) -> int | None:
+        match = _COOKIE_VERSION.search(unquote(token or ""))
+        return int(match.group(1)) if match else None
+
+    def _next_link(self, request: Request, offset: int, version: int | None) -> str:
         # NOTE: the paging cookie holds a row offset, so rows created or deleted between two
         # page requests can shift the pages; Dataverse pages by the last key read instead.
         query = {name: values[0] for name, values in request.query.items() if name != "$skiptoken"}
-        cookie = f'<cookie pagenumber="{offset}" offset="{offset}" />'
+        tracked = f' version="{version}"' if version is not None else ""
+        cookie = f'<cookie pagenumber="{offset}" offset="{offset}"{tracked} />'
         query["$skiptoken"] = cookie
         return f"{self._base_url(request)}/{request.params['set']}?{urlencode(query, quote_via=quote, safe='$,')}"
 
-    def _applied(self, preferences: Preferences) -> dict[str, str]:
-        applied = []
+    def _applied(self, preferences: Preferences, tracked: bool = False) -> dict[str, str]:
+        applied = ["odata.track-changes"] if tracked else []
         if preferences.annotations_text is not None:
             applied.append(f'odata.include-annotations="{preferences.annotations_text}"')
         if preferences.max_page_size is not None:
@@ -432,7 +551,9 @@ class DataverseSandbox:
         table = TABLES_BY_LOGICAL_NAME.get(request.params["logical"])
         if table is None:
             raise DataverseError(404, f"Could not find an entity with the name '{request.params['logical']}'.", "0x80040217")
-        return Response(200, entity_metadata(table))
+        metadata = entity_metadata(table)
+        metadata["ChangeTrackingEnabled"] = table.entity_set in self.tracked_tables
+        return Response(200, metadata)
 
     # $batch.
 
@@ -494,7 +615,7 @@ class DataverseSandbox:
             match = route.pattern.match(path) if route.method == request.method else None
             if match is not None:
                 request.params = match.groupdict()
-                return route.handler(request)
+                return self._handlers[route.name](request)
         return error_response(404, f"No route for {operation.method} {path} in the batch.", "0x8006088a")
 
 

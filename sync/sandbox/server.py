@@ -74,7 +74,7 @@ class Sandbox:
             {CLIENT_ID: self.credentials.client_secret}, TENANT_ID, workdir, clock=clock, port=ports.token,
         ))
         self.hubspot = HubSpotSandbox(self.credentials.hubspot_token, clock=clock, rate_limits=hubspot_rate_limits)
-        self.dataverse = DataverseSandbox(self.token.is_valid, clock=clock)
+        self.dataverse = DataverseSandbox(self.token.is_valid, clock=clock, user_of=self.token.client_of)
         self.hubspot_server = _bind("HubSpot", ports.hubspot, lambda: SandboxServer(self.hubspot.router, port=ports.hubspot))
         self.dataverse_server = _bind("Dataverse", ports.dataverse,
                                       lambda: SandboxServer(self.dataverse.router, port=ports.dataverse))

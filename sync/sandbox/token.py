@@ -107,6 +107,12 @@ class TokenSandbox:
             return False
         return self.clock() < entry[1]
 
+    def client_of(self, token: str) -> str | None:
+        """Return the client id a token was issued to, or None for an unknown token."""
+        with self._lock:
+            entry = self._tokens.get(token)
+        return None if entry is None else entry[0]
+
     def revoke_all(self) -> None:
         """Forget every issued token, so the next Web API call answers 401."""
         with self._lock:

@@ -1,8 +1,9 @@
 """The Dynamics 365 connector: reads and writes Dataverse rows as `Record`s.
 
 Reads page with `Prefer: odata.maxpagesize` and follow `@odata.nextLink` unchanged.
-Incremental reads filter on `modifiedon`, starting `modified_overlap_seconds` before the
-cursor. Writes go through `$batch`, one change set per request, with
+Tables with change tracking are read through deltaLinks (see `changes`), which also
+return deleted rows. An expired or rejected delta token leads to a full read instead. Tables
+without it filter on `modifiedon`, starting `modified_overlap_seconds` before the cursor. Writes go through `$batch`, one change set per request, with
 `Prefer: odata.continue-on-error`, so one rejected row never sinks the others. Creates
 are PATCH upserts of a client-generated id with `If-None-Match: *`, so a retried create
 cannot make a second row. Opportunities go through `OpportunityWriter`, because Dataverse
@@ -19,6 +20,7 @@ from typing import Any
 import structlog
 
 from sync.connectors.base import ReadResult, WriteOp, WriteRequest, WriteResult
+from sync.connectors.dynamics.changes import CursorForm, cursor_form, deleted_record, delta_path, parse_delta_link
 from sync.connectors.dynamics.client import API_PATH, WebApiClient
 from sync.connectors.dynamics.errors import Action, action_for, error_message
 from sync.connectors.dynamics.odata import BatchOperation, BatchReply, build_batch, parse_batch_response
@@ -31,6 +33,7 @@ from sync.settings import DynamicsSettings
 log = structlog.get_logger(__name__)
 
 ANNOTATIONS = 'odata.include-annotations="*"'
+TRACK_CHANGES = "odata.track-changes"
 IDS_PER_QUERY = 50
 SYSTEM_COLUMNS = ["modifiedon", "createdon", "statecode", "statuscode"]
 # Navigation property that binds each reference, by (record kind, referenced kind).
@@ -66,20 +69,82 @@ class DynamicsConnector:
         self.columns = columns
         self.clock = clock or _utcnow
         self.client = client or WebApiClient(settings)
+        self._tracking: dict[Kind, bool] = {}
 
     def read(self, kind: Kind, cursor: str | None) -> ReadResult:
-        """Read every row when `cursor` is None, else the rows modified since it (with overlap)."""
-        query = {"$select": ",".join(self._select(kind))}
-        if cursor is not None:
-            since = parse_time(cursor) - timedelta(seconds=self.settings.modified_overlap_seconds)
-            query["$filter"] = f"modifiedon ge {since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-            query["$orderby"] = "modifiedon asc"
-        records = [record_from_row(kind, row) for row in self._query(DATAVERSE_ENTITY_SETS[kind], query)]
+        """Read every row when `cursor` is None, else the changes since it.
 
-        latest = max((r.modified_at for r in records if r.modified_at), default=None)
-        next_cursor = latest.strftime("%Y-%m-%dT%H:%M:%SZ") if latest else cursor
-        log.info("dynamics.read", kind=str(kind), records=len(records), full=cursor is None)
-        return ReadResult(records=records, cursor=next_cursor, full=cursor is None)
+        `cursor` is a deltaLink or a `modifiedon` time. A time cursor on a table that has
+        change tracking leads to one full read, whose deltaLink replaces it. Raises
+        `ValueError` for a cursor of neither form.
+        """
+        form = cursor_form(cursor)
+        if form is CursorForm.DELTA_LINK and cursor is not None:
+            return self._read_delta(kind, cursor)
+        tracked = self.change_tracking(kind)
+        if form is CursorForm.MODIFIED_TIME and cursor is not None and not tracked:
+            return self._read_modified(kind, cursor)
+        if form is CursorForm.MODIFIED_TIME:
+            log.info("dynamics.cursor_upgraded", kind=str(kind), reason="the table has change tracking")
+        return self._read_full(kind, tracked)
+
+    def change_tracking(self, kind: Kind) -> bool:
+        """Tell whether the kind's table has change tracking, from its metadata; asked once per connector."""
+        if kind not in self._tracking:
+            path = f"EntityDefinitions(LogicalName='{DATAVERSE_TABLES[kind]}')"
+            response = self.client.send("GET", path, params={"$select": "ChangeTrackingEnabled"})
+            if action_for(response.status_code) is Action.OK:
+                self._tracking[kind] = bool(response.json().get("ChangeTrackingEnabled"))
+            else:
+                log.warning("dynamics.metadata_failed", kind=str(kind), status=response.status_code,
+                            error=error_message(_json_or_text(response)), fallback="modifiedon")
+                self._tracking[kind] = False
+        return self._tracking[kind]
+
+    def _read_full(self, kind: Kind, tracked: bool) -> ReadResult:
+        query = {"$select": ",".join(self._select(kind))}
+        rows, last = self._pages(DATAVERSE_ENTITY_SETS[kind], query, track_changes=tracked)
+        records = [record_from_row(kind, row) for row in rows]
+        delta_link = last.get("@odata.deltaLink")
+        if tracked and delta_link is None:
+            log.warning("dynamics.delta_link_missing", kind=str(kind), fallback="modifiedon")
+        log.info("dynamics.read", kind=str(kind), records=len(records), full=True, tracked=delta_link is not None)
+        return ReadResult(records=records, cursor=delta_link or _latest(records, None), full=True)
+
+    def _read_modified(self, kind: Kind, cursor: str) -> ReadResult:
+        since = parse_time(cursor) - timedelta(seconds=self.settings.modified_overlap_seconds)
+        query = {
+            "$select": ",".join(self._select(kind)),
+            "$filter": f"modifiedon ge {since.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+            "$orderby": "modifiedon asc",
+        }
+        records = [record_from_row(kind, row) for row in self._query(DATAVERSE_ENTITY_SETS[kind], query)]
+        log.info("dynamics.read", kind=str(kind), records=len(records), full=False, tracked=False)
+        return ReadResult(records=records, cursor=_latest(records, cursor), full=False)
+
+    def _read_delta(self, kind: Kind, cursor: str) -> ReadResult:
+        """Read the changes since a deltaLink; fall back to a full read when the link cannot be used."""
+        delta = parse_delta_link(cursor)
+        select = self._select(kind)
+        if delta.select != select:
+            log.warning("dynamics.delta_columns_changed", kind=str(kind), fallback="full read")
+            return self._read_full(kind, self.change_tracking(kind))
+
+        path = delta_path(DATAVERSE_ENTITY_SETS[kind], select, delta)
+        response = self.client.send("GET", path, headers=self._read_headers(track_changes=True))
+        if action_for(response.status_code) is not Action.OK:
+            # The token expired or is invalid. A full read returns every row, so no change is missed.
+            log.warning("dynamics.delta_token_rejected", kind=str(kind), status=response.status_code,
+                        error=error_message(_json_or_text(response)), fallback="full read")
+            self._tracking.pop(kind, None)
+            return self._read_full(kind, self.change_tracking(kind))
+
+        items, last = self._follow(response, DATAVERSE_ENTITY_SETS[kind], self._read_headers(track_changes=True))
+        records = [deleted_record(kind, item) or record_from_row(kind, item) for item in items]
+        deleted = sum(record.deleted for record in records)
+        log.info("dynamics.read", kind=str(kind), records=len(records) - deleted, deleted=deleted, full=False,
+                 tracked=True)
+        return ReadResult(records=records, cursor=last.get("@odata.deltaLink") or cursor, full=False)
 
     def read_ids(self, kind: Kind, ids: Sequence[str]) -> list[Record]:
         """Read the given rows; ids that do not exist are left out."""
@@ -139,15 +204,29 @@ class DynamicsConnector:
         return list(dict.fromkeys(names))
 
     def _query(self, entity_set: str, query: dict[str, str]) -> list[dict[str, Any]]:
-        headers = {"Prefer": f"odata.maxpagesize={self.settings.page_size},{ANNOTATIONS}"}
+        return self._pages(entity_set, query)[0]
+
+    def _read_headers(self, track_changes: bool = False) -> dict[str, str]:
+        prefer = f"odata.maxpagesize={self.settings.page_size},{ANNOTATIONS}"
+        return {"Prefer": f"{prefer},{TRACK_CHANGES}" if track_changes else prefer}
+
+    def _pages(self, entity_set: str, query: dict[str, str], *,
+               track_changes: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Read every page of a query; return the rows and the body of the last page."""
+        headers = self._read_headers(track_changes)
         response = self.client.send("GET", entity_set, params=query, headers=headers)
+        return self._follow(response, entity_set, headers)
+
+    def _follow(self, response: Any, entity_set: str,
+                headers: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Collect the rows of a first page and of every `@odata.nextLink` after it, sent unchanged."""
         rows: list[dict[str, Any]] = []
         while True:
             body = self._checked_json(response, entity_set)
             rows += body.get("value", [])
             next_link = body.get("@odata.nextLink")
             if not next_link:
-                return rows
+                return rows, body
             response = self.client.send("GET", next_link, headers=headers)
 
     def _checked_json(self, response: Any, entity_set: str) -> dict[str, Any]:
@@ -222,3 +301,16 @@ class DynamicsConnector:
         error = RecordError(error_message(reply.body), system="dynamics", kind=str(kind), record_id=record_id,
                             category=category)
         return WriteResult(ok=False, record_id=record_id, error=error)
+
+
+def _latest(records: list[Record], default: str | None) -> str | None:
+    """Return the newest `modifiedon` of the records as a cursor, or `default` when none has one."""
+    latest = max((record.modified_at for record in records if record.modified_at), default=None)
+    return latest.strftime("%Y-%m-%dT%H:%M:%SZ") if latest else default
+
+
+def _json_or_text(response: Any) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

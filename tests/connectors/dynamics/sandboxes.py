@@ -12,6 +12,7 @@ from sync.connectors.dynamics import DynamicsConnector
 from sync.connectors.dynamics.client import WebApiClient
 from sync.model import Kind
 from sync.sandbox.dataverse import DataverseSandbox
+from sync.sandbox.dataverse_limits import ServiceLimits
 from sync.sandbox.http import SandboxServer
 from sync.sandbox.token import TokenSandbox
 from sync.settings import DynamicsSettings
@@ -40,6 +41,11 @@ class Sandboxes:
     clock: FrozenClock
     sleeps: list[float]
 
+    def sleep(self, seconds: float) -> None:
+        """Record a retry wait and let the frozen clock pass it, as a real wait would."""
+        self.sleeps.append(seconds)
+        self.clock.advance(seconds)
+
     def settings(self, secret: str = SECRET, **overrides: object) -> DynamicsSettings:
         values = {
             "url": self.server.url, "tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": secret,
@@ -50,17 +56,18 @@ class Sandboxes:
     def connector(self, secret: str = SECRET, columns: dict[Kind, list[str]] | None = None,
                   **overrides: object) -> DynamicsConnector:
         settings = self.settings(secret, **overrides)
-        client = WebApiClient(settings, sleep=self.sleeps.append)
+        client = WebApiClient(settings, sleep=self.sleep)
         default = {Kind.CONTACT: ["firstname", "lastname", "emailaddress1"], Kind.COMPANY: ["name"],
                    Kind.DEAL: ["name", "estimatedvalue"]}
         return DynamicsConnector(settings, columns or default, clock=self.clock, client=client)
 
 
 @contextmanager
-def running_sandboxes(ca_dir: Path) -> Iterator[Sandboxes]:
+def running_sandboxes(ca_dir: Path, service_limits: ServiceLimits | None = ServiceLimits()) -> Iterator[Sandboxes]:
     clock = FrozenClock(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
     token = TokenSandbox({CLIENT_ID: SECRET}, TENANT, ca_dir, clock=clock).start()
-    dataverse = DataverseSandbox(token.is_valid, clock=clock)
+    dataverse = DataverseSandbox(token.is_valid, clock=clock, user_of=token.client_of,
+                                 service_limits=service_limits)
     server = SandboxServer(dataverse.router).start()
     try:
         yield Sandboxes(token, dataverse, server, clock, [])
