@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from sync.kpis.breakdowns import breakdowns
+from sync.kpis.currencies import Conversion, currency_note
 from sync.kpis.definitions import (
     MONTHS_PER_HALF,
     FiscalMonth,
@@ -75,7 +76,8 @@ def compute_kpis(
     closes won, as the HubSpot pipelines API returns it, and the settings' table
     overrides it. `stage_events` is the stage history, and `stage_outcomes` is the stage
     table that classifies its stages (as for `facts_from_canonical`). `record_counts`
-    carries the reconciliation's duplicate and unmatched counts.
+    carries the reconciliation's duplicate and unmatched counts. The amounts in `deals`
+    are already in the report currency (see `sync.kpis.currencies`).
     """
     as_of = settings.as_of or clock().astimezone(settings.zone).date()
     deals, repeated = unique_deals(deals)
@@ -109,6 +111,7 @@ def compute_kpis(
         velocity=velocity(deals, settings, overall_rate, overall_revenue, cycle),
         stage_history=_stage_history(stage_events, stage_outcomes, settings),
         breakdowns=breakdowns(deals, settings.breakdown_fields),
+        currency_note=currency_note(deals, settings),
     )
 
 
@@ -239,6 +242,7 @@ def data_quality(
         repeated_keys=repeated_keys,
         suspected_duplicates=counts.suspected_duplicates if counts is not None else None,
         unmatched=counts.unmatched if counts is not None else None,
+        without_exchange_rate=sum(1 for deal in deals if deal.conversion is Conversion.NO_RATE),
     )
 
 

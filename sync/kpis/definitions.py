@@ -14,17 +14,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sync.errors import ConfigError, Problem
 from sync.yamlfile import load_yaml, location_of
 
 MONTHS_PER_HALF = 6
 MONTHS_PER_QUARTER = 3
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
 class Outcome(enum.StrEnum):
@@ -72,6 +74,11 @@ class KpiSettings(BaseModel):
     the stage history visits the stages. `compare_periods` names the two periods whose
     win rates are compared (see `parse_period`), and None means the two halves of
     `year`. `breakdown_fields` maps a breakdown's name to the canonical field it groups by.
+    `exchange_rates` maps an ISO 4217 code to the units of `currency` that one unit of
+    that currency is worth (EUR: 1.08 with currency USD turns 100 EUR into 108 USD).
+    `currency` itself needs no rate, and a rate given for it must be 1.
+    `currency_field` names the canonical field with a deal's currency code, and a deal
+    without one is taken to be in `currency`.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -95,6 +102,8 @@ class KpiSettings(BaseModel):
     stage_order: list[str] = Field(default_factory=list)
     compare_periods: tuple[str, str] | None = None
     breakdown_fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_BREAKDOWN_FIELDS))
+    exchange_rates: dict[str, Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
+    currency_field: str = Field(default="currency", min_length=1)
 
     @field_validator("time_zone")
     @classmethod
@@ -103,6 +112,23 @@ class KpiSettings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}. Use an IANA name such as 'UTC' or 'America/New_York'") from None
+        return value
+
+    @field_validator("exchange_rates")
+    @classmethod
+    def _valid_rates(cls, value: dict[str, Decimal], info: ValidationInfo) -> dict[str, Decimal]:
+        errors = []
+        for code, rate in value.items():
+            if not CURRENCY_CODE.match(code):
+                errors.append(
+                    f"exchange rate key {code!r} is not an ISO 4217 currency code. Use three capital letters such as 'EUR'."
+                )
+            if code == info.data.get("currency") and rate != 1:
+                errors.append(
+                    f"{code} is the reporting currency, so its rate must be 1 (got {rate}). Remove it or set it to 1."
+                )
+        if errors:
+            raise ValueError(" ".join(errors).removesuffix("."))
         return value
 
     @field_validator("compare_periods")

@@ -2,7 +2,8 @@
 
 Bad values never stop the computation. An amount or close date that cannot be read
 becomes None, and the deal keeps a `ValueIssue` for the data quality counts. A problem
-line names the deal, the field, the value and what happens to the deal.
+line names the deal, the field, the value and what happens to the deal. An amount in a
+currency without an exchange rate also becomes None (see `sync.kpis.currencies`).
 
 Dates: a date-only value ("2017-03-31") is taken as that calendar day whatever the time
 zone. A datetime with an offset is converted to the reporting time zone before its day
@@ -22,22 +23,29 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sync.kpis.currencies import Conversion, convert_amount, currency_code
 from sync.kpis.definitions import KpiSettings, Outcome, stage_table
 
 
 class ValueIssue(enum.StrEnum):
-    """Why a deal's value is None: the field was empty or its value could not be read."""
+    """Why a deal's value is None: the field was empty, its value could not be read, or
+    the amount is in a currency without an exchange rate.
+    """
 
     NONE = "none"
     MISSING = "missing"
     MALFORMED = "malformed"
+    NO_EXCHANGE_RATE = "no exchange rate"
 
 
 @dataclass(frozen=True)
 class DealFacts:
     """The facts of one real deal that the KPIs read.
 
-    `amount` is in the report currency (`facts_from_canonical` never gives a negative one). `close_date` is the expected
+    `amount` is in the report currency (`facts_from_canonical` never gives a negative one),
+    after conversion at the settings' exchange rate. `source_amount` and `source_currency`
+    are the amount and currency code as the deal's values give them, and `conversion`
+    says how the one became the other. `close_date` is the expected
     close date of an open deal and the actual close date of a closed one, as a day in
     the reporting time zone. `position` is the deal's 0-based index in the input.
     `key` identifies the real deal, so two facts with the same key count once.
@@ -60,6 +68,9 @@ class DealFacts:
     created_date: date | None = None
     revenue_date: date | None = None
     dimensions: Mapping[str, str | None] = field(default_factory=dict, hash=False)
+    source_amount: Decimal | None = None
+    source_currency: str | None = None
+    conversion: Conversion = Conversion.NOT_NEEDED
 
     @property
     def label(self) -> str:
@@ -100,13 +111,7 @@ def _deal_facts(
     label = DealFacts(position, name, stage, outcome, None, None).label
     problems: list[str] = []
 
-    raw_amount = deal.get(settings.amount_field)
-    amount, amount_issue = _read(parse_amount, raw_amount)
-    if amount_issue is ValueIssue.MALFORMED:
-        problems.append(
-            f"{label}: {settings.amount_field} {raw_amount!r} is not a non-negative number. "
-            "The deal is counted as without amount. Fix the amount in the CRM."
-        )
+    money = _money(deal, label, settings, problems)
 
     raw_close = deal.get(settings.close_date_field)
     close_date, close_issue = _read(lambda value: parse_close_date(value, settings.zone), raw_close)
@@ -122,13 +127,47 @@ def _deal_facts(
         revenue_date = _other_date(deal, settings.revenue_date, label, settings, problems)
 
     fact = DealFacts(
-        position=position, name=name, stage=stage, outcome=outcome, amount=amount,
+        position=position, name=name, stage=stage, outcome=outcome, amount=money.amount,
         close_date=close_date, owner=_text(deal.get(settings.owner_field)),
-        amount_issue=amount_issue, close_date_issue=close_issue,
+        amount_issue=money.issue, close_date_issue=close_issue,
         key=_text(deal.get(settings.key_field)), created_date=created_date, revenue_date=revenue_date,
         dimensions={name: _text(deal[source]) for name, source in settings.breakdown_fields.items() if source in deal},
+        source_amount=money.source_amount, source_currency=money.source_currency, conversion=money.conversion,
     )
     return fact, problems
+
+
+@dataclass(frozen=True)
+class _Money:
+    amount: Decimal | None
+    issue: ValueIssue
+    source_amount: Decimal | None
+    source_currency: str | None
+    conversion: Conversion
+
+
+def _money(deal: Mapping[str, Any], label: str, settings: KpiSettings, problems: list[str]) -> _Money:
+    """Read a deal's amount and convert it to the report currency, adding a problem line when either fails."""
+    raw_amount = deal.get(settings.amount_field)
+    code = currency_code(deal.get(settings.currency_field))
+    amount, issue = _read(parse_amount, raw_amount)
+    if issue is ValueIssue.MALFORMED:
+        problems.append(
+            f"{label}: {settings.amount_field} {raw_amount!r} is not a non-negative number. "
+            "The deal is counted as without amount. Fix the amount in the CRM."
+        )
+    if amount is None:
+        return _Money(None, issue, None, code, Conversion.NOT_NEEDED)
+
+    converted, conversion = convert_amount(amount, code, settings)
+    if conversion is Conversion.NO_RATE:
+        problems.append(
+            f"{label}: {settings.amount_field} {raw_amount!r} is in {code}, which has no exchange rate to "
+            f"{settings.currency}. The deal is counted but left out of money figures. "
+            f"Add {code} to exchange_rates in the KPI settings."
+        )
+        return _Money(None, ValueIssue.NO_EXCHANGE_RATE, amount, code, conversion)
+    return _Money(converted, ValueIssue.NONE, amount, code, conversion)
 
 
 def _other_date(

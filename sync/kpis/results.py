@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sync.kpis.breakdowns import Breakdown
+    from sync.kpis.currencies import CurrencyNote
     from sync.kpis.periods import Growth, RevenueByPeriod, WinRateChange
     from sync.kpis.pipeline import SalesCycle, Velocity, WeightedPipeline
     from sync.kpis.stages import StageHistory
@@ -200,7 +201,8 @@ class DataQuality:
     """Counts of deals with values that the KPIs had to leave out.
 
     `without_amount` and `without_close_date` include the malformed values, which are
-    also counted on their own. `open_past_close_date` is None when the overdue check is
+    also counted on their own. `without_amount` also includes the `without_exchange_rate`
+    deals, whose amount is in a currency that the settings give no exchange rate. `open_past_close_date` is None when the overdue check is
     not computable. `repeated_keys` counts the deal facts left out because an earlier
     fact had the same key. `suspected_duplicates` and `unmatched` come from the
     reconciliation and are None when the caller did not pass them.
@@ -219,6 +221,7 @@ class DataQuality:
     repeated_keys: int = 0
     suspected_duplicates: int | None = None
     unmatched: int | None = None
+    without_exchange_rate: int = 0
 
 
 @dataclass(frozen=True)
@@ -235,8 +238,9 @@ class RecordCounts:
 class KpiReport:
     """Every KPI of one computation, with the settings that shaped it.
 
-    `stage_history` is None when the caller passed no stage events. The fields with
-    defaults are None or empty only in reports built by hand.
+    `stage_history` is None when the caller passed no stage events. `currency_note` is
+    None when no deal's amount needed a conversion. The other fields with defaults are
+    None or empty only in reports built by hand.
     """
 
     as_of: date
@@ -260,3 +264,4 @@ class KpiReport:
     velocity: Velocity | None = None
     stage_history: StageHistory | None = None
     breakdowns: tuple[Breakdown, ...] = ()
+    currency_note: CurrencyNote | None = None

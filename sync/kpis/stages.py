@@ -106,11 +106,12 @@ def stage_history(
 def _histories(events: Sequence[StageEvent], zone: ZoneInfo) -> dict[str, list[tuple[datetime, str]]]:
     by_deal: dict[str, list[tuple[datetime, int, str]]] = defaultdict(list)
     for position, event in enumerate(events):
-        by_deal[event.deal_key].append((_moment(event.entered_at, zone), position, event.stage))
+        by_deal[event.deal_key].append((entered_moment(event.entered_at, zone), position, event.stage))
     return {key: [(moment, stage) for moment, _, stage in sorted(items)] for key, items in by_deal.items()}
 
 
-def _moment(value: date | datetime, zone: ZoneInfo) -> datetime:
+def entered_moment(value: date | datetime, zone: ZoneInfo) -> datetime:
+    """Return a stage entry time as an aware datetime: a date is midnight in `zone`, and naive wall time is in `zone`."""
     if not isinstance(value, datetime):
         return datetime.combine(value, time(), tzinfo=zone)
     if value.tzinfo is None:

@@ -76,6 +76,7 @@ def render_kpi_dashboard(report: KpiReport) -> str:
     ]
     body = [
         _cards(_headline_figures(report)),
+        _note(report.currency_note.text) if report.currency_note is not None else "",
         '<div class="grid">' + "".join(charts) + "</div>",
         _overdue_table(report),
         _change_section(report),

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sync.kpis.currencies import CurrencyNote
 from sync.kpis.results import (
     ALL_PERIODS,
     HalfChange,
@@ -29,6 +30,7 @@ from sync.kpis.results import (
     WinRate,
     WonRevenue,
 )
+from sync.kpis.stages import StageHistory
 
 MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June",
@@ -53,15 +55,27 @@ def render_table(report: KpiReport, *, overdue_limit: int = 20) -> str:
     """
     sections = [
         _heading(report),
+        *_optional(_currency_section(report.currency_note)),
         _win_rate_section(report),
         _revenue_section(report),
         _pipeline_section(report),
         _overdue_section(report.overdue, report.as_of, report.currency, overdue_limit),
         _half_section(report.half_change),
         _cycle_section(report),
+        *_optional(_stage_history_section(report.stage_history)),
         _quality_section(report),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _optional(section: str | None) -> list[str]:
+    return [] if section is None else [section]
+
+
+def _currency_section(note: CurrencyNote | None) -> str | None:
+    if note is None:
+        return None
+    return f"Currencies\n  {note.text}"
 
 
 def _heading(report: KpiReport) -> str:
@@ -185,6 +199,37 @@ def _cycle_section(report: KpiReport) -> str:
     return "\n".join(lines)
 
 
+def _stage_history_section(history: StageHistory | None) -> str | None:
+    if history is None:
+        return None
+    lines = [
+        "Stage history: time in stage and stage-to-stage conversion",
+        f"  {_count(history.deals)} deal histories: {_count(history.won)} won, {_count(history.lost)} lost",
+    ]
+    if history.times:
+        rows = [
+            [time.stage, _count(time.stays), _days(time.median_days), _days(time.mean_days), _count(time.in_stage)]
+            for time in history.times
+        ]
+        headers = ["Stage", "Finished stays", "Median days", "Mean days", "In stage now"]
+        lines.append("  Time in stage: days from entering a stage to entering the next one")
+        lines.append(_table(headers, rows, [Align.LEFT] + [Align.RIGHT] * 4))
+    if history.funnel:
+        rows = [
+            [step.stage, step.next_stage or "won", _count(step.reached), _count(step.advanced),
+             _ratio_text(step.conversion), _percent(step.win_rate)]
+            for step in history.funnel
+        ]
+        headers = ["Stage", "Next", "Reached", "Advanced", "Conversion", "Won from here"]
+        lines.append("  Stage-to-stage conversion: deals that reached the next stage / deals that reached this one")
+        lines.append(_table(headers, rows, [Align.LEFT] * 2 + [Align.RIGHT] * 4))
+    return "\n".join(lines)
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
 def _quality_section(report: KpiReport) -> str:
     quality = report.data_quality
     rows = [
@@ -195,6 +240,9 @@ def _quality_section(report: KpiReport) -> str:
         ["Closed without close date (left out of win rate and revenue)", _count(quality.closed_without_close_date)],
         ["Without stage (counted as open)", _count(quality.without_stage)],
     ]
+    if quality.without_exchange_rate:
+        rows.insert(2, ["Amount in a currency without an exchange rate (left out of money figures)",
+                        _count(quality.without_exchange_rate)])
     return "Data quality\n" + _table(["Check", "Deals"], rows, [Align.LEFT, Align.RIGHT])
 
 
@@ -264,12 +312,41 @@ def to_json(report: KpiReport) -> dict[str, Any]:
         "half_change": _half_change_json(report.half_change),
         "data_quality": dict(vars(report.data_quality)),
         **{name: _plain(getattr(report, name)) for name in DEEPER_KPIS},
+        "stage_history": _stage_history_json(report.stage_history),
+        "currency_note": _currency_json(report.currency_note),
     }
 
 
 # KpiReport fields that to_json renders generically, from their dataclasses.
 DEEPER_KPIS = ("win_rate_by_month", "revenue_by_period", "year_on_year", "win_rate_change", "weighted_pipeline",
-               "sales_cycle", "velocity", "stage_history", "breakdowns")
+               "sales_cycle", "velocity", "breakdowns")
+
+
+def _stage_history_json(history: StageHistory | None) -> dict[str, Any] | None:
+    if history is None:
+        return None
+    funnel = [
+        {**_plain(step), "conversion": _ratio_json(step.conversion), "won_from_here": _ratio_json(step.win_rate)}
+        for step in history.funnel
+    ]
+    return {
+        "deals": history.deals,
+        "won": history.won,
+        "lost": history.lost,
+        "times": _plain(history.times),
+        "funnel": funnel,
+    }
+
+
+def _currency_json(note: CurrencyNote | None) -> dict[str, Any] | None:
+    if note is None:
+        return None
+    return {
+        "currency": note.currency,
+        "converted": [{"currency": use.currency, "rate": str(use.rate), "deals": use.deals} for use in note.converted],
+        "without_rate": [{"currency": code, "deals": deals} for code, deals in note.without_rate],
+        "note": note.text,
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -403,9 +480,43 @@ def csv_rows(report: KpiReport) -> list[list[str]]:
                  f"{pipeline.open_deals} open deals, {pipeline.without_amount} without amount"])
     rows.extend(_overdue_rows(report.overdue, currency))
     rows.extend(_half_rows(report.half_change))
+    rows.extend(_stage_history_rows(report.stage_history))
+    rows.extend(_currency_rows(report.currency_note))
     for name, value in vars(report.data_quality).items():
         note = "not supplied" if value is None else ""
         rows.append([f"data_quality_{name}", ALL_PERIODS, "" if value is None else str(value), "", "", "deals", note])
+    return rows
+
+
+def _stage_history_rows(history: StageHistory | None) -> list[list[str]]:
+    """Rows of time in stage (days) and of stage conversion, one per stage, naming the stage in `note`."""
+    if history is None:
+        return []
+    rows = []
+    for time in history.times:
+        note = f"stage {time.stage}, {time.stays} finished stays, {time.in_stage} in stage now"
+        for kpi, days in (("stage_time_median", time.median_days), ("stage_time_mean", time.mean_days)):
+            rows.append([kpi, ALL_PERIODS, "" if days is None else f"{days:.4f}", "", "", "days", note])
+    for step in history.funnel:
+        note = f"stage {step.stage} to {step.next_stage or 'won'}"
+        rows.append(_ratio_row("stage_conversion", ALL_PERIODS, step.conversion, note=note))
+        rows.append(_ratio_row("stage_won_from_here", ALL_PERIODS, step.win_rate, note=f"stage {step.stage}"))
+    return rows
+
+
+def _currency_rows(note: CurrencyNote | None) -> list[list[str]]:
+    if note is None:
+        return []
+    rows = [
+        ["exchange_rate", ALL_PERIODS, str(use.rate), "", "", f"{note.currency} per {use.currency}",
+         f"{use.deals} deals converted from {use.currency}"]
+        for use in note.converted
+    ]
+    rows.extend(
+        ["amount_without_exchange_rate", ALL_PERIODS, str(deals), "", "", "deals",
+         f"{code} amounts left out of money figures"]
+        for code, deals in note.without_rate
+    )
     return rows
 
 

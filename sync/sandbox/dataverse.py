@@ -27,7 +27,7 @@ from sync.sandbox import dataverse_limits as limits
 from sync.sandbox import dataverse_tracking as tracking
 from sync.sandbox.dataverse_filter import QueryError, parse_filter, parse_orderby, sort_rows
 from sync.sandbox.dataverse_render import attributes_metadata, entity_metadata, render_row
-from sync.sandbox.dataverse_schema import STATUS_BY_STATE, TABLES, TABLES_BY_LOGICAL_NAME, Table
+from sync.sandbox.dataverse_schema import STATUS_BY_STATE, TABLES, TABLES_BY_LOGICAL_NAME, Table, define_custom_column
 from sync.sandbox.dataverse_store import (
     Annotations,
     DataverseError,
@@ -139,6 +139,7 @@ class DataverseSandbox:
         self.tracked_tables: set[str] = set(TRACKED_BY_DEFAULT)
         self.delta_token_lifetime = tracking.DEFAULT_LIFETIME
         self._faults_lock = threading.Lock()
+        self.custom_columns: list[tuple[str, str, str]] = []
         self.router = Router()
         self.router.before += [self._inject_fault, self._authenticate]
         self._add_routes()
@@ -169,11 +170,19 @@ class DataverseSandbox:
     def dump(self) -> dict[str, Any]:
         """Return the whole state as JSON-serialisable data."""
         with self.lock:
-            return self.store.snapshot()
+            return {**self.store.snapshot(), "custom_columns": [list(item) for item in self.custom_columns]}
 
     def load(self, state: dict[str, Any]) -> None:
         with self.lock:
+            for entity_set, name, type_name in state.get("custom_columns", []):
+                self.define_column(entity_set, name, type_name)
             self.store.restore(state)
+
+    def define_column(self, entity_set: str, name: str, type_name: str = "string") -> None:
+        """Create a custom column, as an admin would in the maker portal."""
+        define_custom_column(entity_set, name, type_name)
+        if (entity_set, name, type_name) not in self.custom_columns:
+            self.custom_columns.append((entity_set, name, type_name))
 
     def inject(self, path_regex: str, status: int, times: int = 1, retry_after: float | None = None) -> None:
         """Fail the next `times` requests whose path matches; status -1 drops the connection.

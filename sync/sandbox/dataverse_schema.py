@@ -8,6 +8,8 @@ read as `_<column>_value` and written through navigation properties with `@odata
 
 from __future__ import annotations
 
+import re
+
 import enum
 from dataclasses import dataclass, field
 
@@ -242,3 +244,33 @@ TABLES: dict[str, Table] = {
     for table in (_contact(), _account(), _opportunity(), _opportunityclose(), _systemuser(), _transactioncurrency())
 }
 TABLES_BY_LOGICAL_NAME: dict[str, Table] = {table.logical_name: table for table in TABLES.values()}
+
+
+# Types a custom column may be created with, by the names the seed spec uses.
+CUSTOM_COLUMN_TYPES = {
+    "string": AttributeType.STRING,
+    "number": AttributeType.DECIMAL,
+    "integer": AttributeType.INTEGER,
+    "bool": AttributeType.BOOLEAN,
+    "date": AttributeType.DATETIME,
+    "datetime": AttributeType.DATETIME,
+}
+# Custom columns carry a publisher prefix, such as `new_region` or `cr1a2_segment`.
+CUSTOM_COLUMN_NAME = re.compile(r"^[a-z][a-z0-9]*_[a-z0-9_]+$")
+
+
+def define_custom_column(entity_set: str, name: str, type_name: str = "string") -> Column:
+    """Add a custom column to a table (idempotent) and return it.
+
+    NOTE: the schema is shared by every sandbox in the process; a custom column that one
+    sandbox defines is visible to the others. Each sandbox remembers its own custom columns
+    and defines them again when its data is loaded.
+    """
+    table = TABLES[entity_set]
+    existing = table.columns.get(name)
+    if existing is not None:
+        return existing
+    date_format = DateFormat.DATE_ONLY if type_name == "date" else (DateFormat.DATE_AND_TIME if type_name == "datetime" else None)
+    column = Column(name, CUSTOM_COLUMN_TYPES[type_name], date_format=date_format)
+    table.columns[name] = column
+    return column

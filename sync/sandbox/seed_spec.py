@@ -19,7 +19,7 @@ from typing import Any
 
 from sync.errors import ConfigError, Problem
 from sync.model import System
-from sync.sandbox.dataverse_schema import LOOKUP_TYPES, TABLES
+from sync.sandbox.dataverse_schema import CUSTOM_COLUMN_NAME, CUSTOM_COLUMN_TYPES, LOOKUP_TYPES, TABLES
 from sync.sandbox.hubspot_schema import PropertyType, default_properties
 from sync.yamlfile import load_yaml, location_of
 
@@ -103,10 +103,14 @@ class Source:
     on_duplicate_key: DuplicateKeys = DuplicateKeys.KEEP_ALL
     references: tuple[Reference, ...] = ()
     encoding: str = DEFAULT_ENCODING
-    # Types of custom HubSpot properties, which are text otherwise.
-    types: dict[str, PropertyType] = field(default_factory=dict)
+    # Types of custom HubSpot properties or Dataverse columns, which are text otherwise.
+    types: dict[str, Any] = field(default_factory=dict)
     # Line of the source in the spec, for messages.
     line: int | None = None
+
+    def columns_filled(self) -> list[str]:
+        """The fields that the CSV columns fill, in order, without repeats."""
+        return list(dict.fromkeys(name for names in self.columns.values() for name in names))
 
     @property
     def name(self) -> str:
@@ -298,10 +302,11 @@ class _Checker:
             self.problem(where, f"column {name!r} is a lookup or computed by Dataverse",
                          "fill lookups through `references`, and leave computed columns out")
             return
+        if system is System.DYNAMICS and CUSTOM_COLUMN_NAME.match(name):
+            return  # a custom column, created by the seed with its type from `types`
         fix = f"use one of {', '.join(sorted(allowed))}"
         if system is System.DYNAMICS:
-            # NOTE: the Dataverse sandbox has a fixed schema, so custom columns cannot be seeded yet.
-            fix += "; the Dataverse sandbox has no custom columns"
+            fix += ", or a custom column with a publisher prefix, such as new_region"
         self.problem(where, f"{system.label} {kind} has no field {name!r}", fix)
 
     def hubspot_property(self, where: tuple[str | int, ...], name: str, kind: SeedKind) -> None:
@@ -399,14 +404,33 @@ class _Checker:
             return None
         return Reference(column, target_kind, target["field"].strip())
 
+    def _dynamics_types(self, where: tuple[str | int, ...], value: Mapping[str, Any],
+                        columns: dict[str, tuple[str, ...]] | None) -> dict[str, Any]:
+        mapped = {name for targets in (columns or {}).values() for name in targets}
+        types: dict[str, Any] = {}
+        for name, type_name in value.items():
+            if not CUSTOM_COLUMN_NAME.match(str(name)):
+                self.problem((*where, name), f"{name!r} is not a custom column name",
+                             "custom Dataverse columns carry a publisher prefix, such as new_region")
+            elif name not in mapped:
+                self.problem((*where, name), f"no column fills the custom column {name!r}", "add it under `columns`")
+            elif str(type_name) not in CUSTOM_COLUMN_TYPES:
+                self.problem((*where, name), f"invalid type {type_name!r}",
+                             f"use one of {', '.join(CUSTOM_COLUMN_TYPES)}")
+            else:
+                types[str(name)] = str(type_name)
+        return types
+
     def types(self, at: tuple[str | int, ...], value: Any, system: System | None, kind: SeedKind | None,
               columns: dict[str, tuple[str, ...]] | None) -> dict[str, PropertyType]:
         where = (*at, "types")
         if value is None:
             return {}
-        if system is not System.HUBSPOT or not isinstance(value, Mapping):
-            self.problem(where, "`types` is a map of custom HubSpot property -> type", "remove it for Dynamics sources")
+        if not isinstance(value, Mapping):
+            self.problem(where, "`types` is a map of custom property or column -> type", "write it as name: type")
             return {}
+        if system is System.DYNAMICS:
+            return self._dynamics_types(where, value, columns)
         mapped = {name for targets in (columns or {}).values() for name in targets}
         standard = set(default_properties()[HUBSPOT_OBJECT_TYPES[kind]]) if kind in HUBSPOT_OBJECT_TYPES else set()
         types: dict[str, PropertyType] = {}

@@ -148,7 +148,12 @@ class SpecLoader:
         raise ValueError("not a stage id or label of the HubSpot deal pipeline; map it under `values`")
 
     def _define_custom_properties(self, source: Source) -> None:
-        if source.system is not System.HUBSPOT or source.kind is SeedKind.USER:
+        if source.kind is SeedKind.USER:
+            return
+        if source.system is System.DYNAMICS:
+            for name in source.columns_filled():
+                if name not in TABLES[DATAVERSE_ENTITY_SETS[source.kind]].columns:
+                    self.dataverse.define_column(DATAVERSE_ENTITY_SETS[source.kind], name, str(source.types.get(name, "string")))
             return
         object_type = HUBSPOT_OBJECT_TYPES[source.kind]
         for name, property_type in source.types.items():

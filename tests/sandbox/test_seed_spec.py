@@ -135,10 +135,25 @@ def test_spec_problem_names_file_and_fix(tmp_path):
 
 
 def test_spec_rejects_unknown_dataverse_column(tmp_path):
-    spec = _spec(tmp_path, ACCOUNTS_SOURCE.replace("Account: name", "Account: new_region"))
+    spec = _spec(tmp_path, ACCOUNTS_SOURCE.replace("Account: name", "Account: region"))
     problems = _problems(spec)
-    assert "Dynamics company has no field 'new_region'" in problems[0]
+    assert "Dynamics company has no field 'region'" in problems[0]
+    assert "publisher prefix" in problems[0]
     assert ":7: sources[0].columns.Account" in problems[0]
+
+
+def test_custom_dataverse_column_is_created(tmp_path):
+    source = ACCOUNTS_SOURCE.replace("Account: name", "Account: name\n      Sector: new_sector") \
+        + "    types:\n      new_sector: string\n"
+    sandbox, report = _seed(_spec(tmp_path, source))
+    rows = [row for row in sandbox.dataverse.rows("accounts") if row.get("name") == "Harbor Lane Foods"]
+    assert rows[0]["new_sector"] == "retail"
+    assert ["accounts", "new_sector", "string"] in sandbox.dataverse.dump()["custom_columns"]
+
+
+def test_custom_column_needs_known_type(tmp_path):
+    source = ACCOUNTS_SOURCE.replace("Account: name", "Account: new_label") + "    types:\n      new_label: colour\n"
+    assert "invalid type 'colour'" in "\n".join(_problems(_spec(tmp_path, source)))
 
 
 def test_spec_rejects_lookup_column(tmp_path):
