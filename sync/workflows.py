@@ -18,7 +18,19 @@ import structlog
 from sync.engine.reconciled import reconciled_deals
 from sync.engine.run import RunMode, RunResult
 from sync.errors import ConfigError, Problem
-from sync.kpis import KpiReport, KpiSettings, Outcome, RecordCounts, compute_kpis, facts_from_canonical, load_kpi_settings
+from sync.connectors.hubspot import HubSpotConnector
+from sync.kpis import (
+    KpiReport,
+    KpiSettings,
+    Outcome,
+    RecordCounts,
+    compute_kpis,
+    facts_from_canonical,
+    hubspot_stage_properties,
+    load_kpi_settings,
+    read_hubspot_stage_events,
+)
+from sync.model import Kind
 from sync.reports.html import render_kpi_dashboard
 from sync.reports.kpis import render_table, to_json, write_csv
 from sync.reports.reconciliation import ReportPaths, summary_lines, write_report
@@ -77,8 +89,9 @@ def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | No
         if latest is not None:
             settings = settings.model_copy(update={"as_of": latest})
     facts, problems = facts_from_canonical(deals.values, settings, outcomes)
+    events, event_problems = _hubspot_stage_events(runtime, [stage.stage_id for stage in stages], settings)
     report = compute_kpis(
-        facts, settings, stage_outcomes=outcomes,
+        facts, settings, stage_outcomes=outcomes, stage_events=events or None,
         stage_probabilities={stage.stage_id: stage.probability for stage in stages},
         record_counts=RecordCounts(suspected_duplicates=duplicates, unmatched=unmatched),
     )
@@ -95,7 +108,15 @@ def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | No
         html_path = output / "kpis.html"
         html_path.write_text(render_kpi_dashboard(report), encoding="utf-8")
     table = render_table(report) + _population_line(deals)
-    return KpiOutcome(report, table, json_path, csv_path, html_path, problems + deals.invalid)
+    return KpiOutcome(report, table, json_path, csv_path, html_path, problems + event_problems + deals.invalid)
+
+
+def _hubspot_stage_events(runtime: Runtime, stage_ids: list[str], settings: KpiSettings):
+    """Stage entries from HubSpot's hs_date_entered_<stage> properties, keyed by deal id."""
+    properties = hubspot_stage_properties(stage_ids)
+    reader = HubSpotConnector(runtime.settings.hubspot, {Kind.DEAL: properties})
+    records = reader.read(Kind.DEAL, None).records
+    return read_hubspot_stage_events(((record.id, record.values) for record in records), stage_ids, settings.zone)
 
 
 def _latest_close_date(values: list[dict], settings: KpiSettings, outcomes: dict[str, Outcome]) -> date | None:

@@ -46,13 +46,19 @@ def reconciled_deals(mapping: Mapping, connectors: dict[System, Connector], stor
         partner = dynamics_left.pop(link.dynamics_id, None) if link is not None else None
         if partner is None:
             result.hubspot_only += 1
-            result.values.append(values)
+            result.values.append({**values, KEY: hubspot_id})
             continue
         result.linked += 1
-        result.values.append({name: value if value is not None else partner.get(name) for name, value in values.items()})
+        merged = {name: value if value is not None else partner.get(name) for name, value in values.items()}
+        result.values.append({**merged, KEY: hubspot_id})
     result.dynamics_only = len(dynamics_left)
-    result.values.extend(dynamics_left.values())
+    result.values.extend({**values, KEY: f"dynamics:{dynamics_id}"} for dynamics_id, values in dynamics_left.items())
     return result
+
+
+# Canonical field that identifies a reconciled deal: its HubSpot id, or the Dataverse id
+# prefixed with `dynamics:` for a deal only Dataverse has.
+KEY = "key"
 
 
 def _canonical(pair, records: list[Record], result: ReconciledDeals, owners) -> dict[str, dict[str, Any]]:

@@ -368,6 +368,10 @@ class HubSpotSandbox:
             won, closed = self._stage_outcome(record.properties)
             record.properties["hs_is_closed_won"] = "true" if won else "false"
             record.properties["hs_is_closed"] = "true" if closed else "false"
+            # HubSpot stamps when a deal first enters each stage, as hs_date_entered_<stage id>.
+            stage = record.properties.get("dealstage")
+            if stage and not record.properties.get(f"hs_date_entered_{stage}"):
+                record.properties[f"hs_date_entered_{stage}"] = format_time(modified)
 
     def _stage_outcome(self, properties: Mapping[str, Any]) -> tuple[bool, bool]:
         stage = self.find_stage(properties.get("pipeline") or "default", properties.get("dealstage"))

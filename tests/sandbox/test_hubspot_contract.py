@@ -347,3 +347,19 @@ def test_dump_load_round_trip(sandbox, clock):
     assert copy.records("companies") == sandbox.records("companies")
     assert copy.associations("contacts", contact, "companies") == [company]
     assert copy.dump() == sandbox.dump()
+
+
+def test_deal_stage_entry_times_are_stamped():
+    from datetime import UTC, datetime, timedelta
+
+    from sync.sandbox.hubspot import HubSpotSandbox
+
+    moments = iter([datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(days=n) for n in range(10)])
+    sandbox = HubSpotSandbox("pat-test", clock=lambda: next(moments), rate_limits=False)
+    deal_id = sandbox.add_record("deals", {"dealname": "Renewal", "dealstage": "qualifiedtobuy", "pipeline": "default"})
+    sandbox.update_record("deals", deal_id, {"dealstage": "closedwon"})
+    sandbox.update_record("deals", deal_id, {"amount": "10"})
+
+    properties = sandbox.records("deals")[0]["properties"]
+    assert properties["hs_date_entered_qualifiedtobuy"].startswith("2026-01-05")
+    assert properties["hs_date_entered_closedwon"].startswith("2026-01-06")
