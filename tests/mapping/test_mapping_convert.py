@@ -134,8 +134,8 @@ objects:
 def test_read_lists(mapping):
     pair = mapping.pairs[Kind.DEAL]
 
-    assert pair.hubspot_properties() == ["dealname", "amount", "closedate", "createdate", "dealstage"]
-    assert pair.dynamics_columns() == ["name", "estimatedvalue", "estimatedclosedate", "createdon",
+    assert pair.hubspot_properties() == ["dealname", "amount", "closedate", "createdate", "hubspot_owner_id", "dealstage"]
+    assert pair.dynamics_columns() == ["name", "estimatedvalue", "estimatedclosedate", "createdon", "_ownerid_value",
                                        "statecode", "statuscode", "salesstage"]
 
 
