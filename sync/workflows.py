@@ -27,7 +27,9 @@ from sync.kpis import (
     compute_kpis,
     facts_from_canonical,
     hubspot_stage_properties,
+    StageEvent,
     load_kpi_settings,
+    merge_stage_events,
     read_hubspot_stage_events,
 )
 from sync.model import Kind
@@ -90,6 +92,8 @@ def compute_and_write_kpis(runtime: Runtime, output: Path, kpi_config: Path | No
             settings = settings.model_copy(update={"as_of": latest})
     facts, problems = facts_from_canonical(deals.values, settings, outcomes)
     events, event_problems = _hubspot_stage_events(runtime, [stage.stage_id for stage in stages], settings)
+    observed = [StageEvent(key, stage, moment) for key, stage, moment in runtime.store.stage_events()]
+    events = merge_stage_events(events, observed, settings.zone)
     report = compute_kpis(
         facts, settings, stage_outcomes=outcomes, stage_events=events or None,
         stage_probabilities={stage.stage_id: stage.probability for stage in stages},

@@ -28,6 +28,10 @@ from sync.state import Link, RecordErrorRow, ReviewQueue, StateStore
 log = structlog.get_logger(__name__)
 
 
+# Canonical deal field whose changes are kept as stage history.
+STAGE_FIELD = "stage"
+
+
 class RunMode(enum.StrEnum):
     SYNC = "sync"
     DRY_RUN = "dry_run"
@@ -154,7 +158,23 @@ class SyncEngine:
             self._replan_stale(kind, pair, applied, links, applier)
         result.applied[kind] = applied
         result.errors.extend(applied.errors)
+        if kind is Kind.DEAL:
+            self._record_stage_changes(plan, applied)
         self._commit_cursors(kind, cursors, started)
+
+    def _record_stage_changes(self, plan: KindPlan, applied: ApplyResult) -> None:
+        """Keep each deal stage change this run wrote, dated by the change in the winning CRM,
+        so stage-history KPIs also see moves that a CRM keeps no history of."""
+        events = []
+        for pair in plan.pairs:
+            if (System.HUBSPOT, pair.hubspot.id) not in applied.done:
+                continue
+            for decision in pair.decisions:
+                if decision.field != STAGE_FIELD or decision.winner is None or decision.value is None:
+                    continue
+                winner = pair.hubspot if decision.winner is System.HUBSPOT else pair.dynamics
+                events.append((pair.hubspot.id, str(decision.value), winner.modified_at or self.clock()))
+        self.store.record_stage_events(events)
 
     def _replan_stale(self, kind: Kind, pair, applied: ApplyResult, links: LinkIndex, applier: Applier) -> None:
         """Re-read pairs whose write hit a newer record (412) and plan them once more.

@@ -30,6 +30,7 @@ from sync.state.tables import (
     LinkTable,
     RecordErrorTable,
     RunTable,
+    StageEventTable,
     SyncedValuesTable,
 )
 
@@ -349,6 +350,22 @@ class StateStore:
                 row.attempts = 0
                 session.add(row)
             return len(rows)
+
+    # Stage changes
+
+    def record_stage_events(self, events: Sequence[tuple[str, str, datetime]]) -> None:
+        """Store deal stage changes that a run wrote or saw: (deal key, stage, when)."""
+        if not events:
+            return
+        with self._transaction() as session:
+            for deal_key, stage, entered_at in events:
+                session.add(StageEventTable(deal_key=deal_key, stage=stage, entered_at=entered_at))
+
+    def stage_events(self) -> list[tuple[str, str, datetime]]:
+        """Return the stored stage changes, oldest first."""
+        query = select(StageEventTable).order_by(col(StageEventTable.entered_at), col(StageEventTable.id))
+        with self._transaction() as session:
+            return [(row.deal_key, row.stage, _aware(row.entered_at)) for row in session.exec(query).all()]
 
     # Runs
 

@@ -110,6 +110,17 @@ class ReviewTable(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
+class StageEventTable(SQLModel, table=True):
+    """A deal stage change that crmsync itself wrote or saw, for stage-history KPIs."""
+
+    __tablename__ = TABLE_PREFIX + "stage_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deal_key: str = Field(max_length=64, index=True)
+    stage: str = Field(max_length=200)
+    entered_at: datetime = _timestamp()
+
+
 ALL_TABLES = [
     LinkTable.__table__,
     SyncedValuesTable.__table__,
@@ -118,4 +129,5 @@ ALL_TABLES = [
     RecordErrorTable.__table__,
     CreateIntentTable.__table__,
     ReviewTable.__table__,
+    StageEventTable.__table__,
 ]

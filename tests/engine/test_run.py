@@ -307,3 +307,17 @@ def test_gmail_dot_rule_can_be_switched_off(tmp_path):
 
     assert run_with(EmailRules())[0].startswith("exact")
     assert not run_with(EmailRules(gmail_dots=False))[0].startswith("exact")
+
+
+def test_stage_change_is_kept_as_history(world):
+    engine, hubspot, dynamics, store = world
+    opportunity = _opportunity(dynamics, "Big deal", 5000.0)
+    engine.run()
+    deal_id = store.link_for(System.DYNAMICS, Kind.DEAL, opportunity).hubspot_id
+
+    dynamics.edit(Kind.DEAL, opportunity, statecode=1, statuscode=3)
+    engine.run()
+
+    events = store.stage_events()
+    assert [(key, stage) for key, stage, _ in events] == [(deal_id, "closedwon")]
+    assert events[0][2] == dynamics.records[Kind.DEAL][opportunity].modified_at
