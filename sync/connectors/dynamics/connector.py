@@ -197,7 +197,7 @@ class DynamicsConnector:
             select=self._select(Kind.DEAL),
             today=lambda: self.clock().date(),
         )
-        return writer.write(requests, [self._binds(Kind.DEAL, request.refs) for request in requests])
+        return writer.write(requests, [self._binds(Kind.DEAL, request.refs, request.op) for request in requests])
 
     def _select(self, kind: Kind) -> list[str]:
         names = [DATAVERSE_PRIMARY_KEYS[kind], *self.columns.get(kind, []), *SYSTEM_COLUMNS, *LOOKUP_COLUMNS[kind]]
@@ -269,16 +269,21 @@ class DynamicsConnector:
             headers["If-None-Match"] = "*"
         else:
             headers["If-Match"] = request.etag or "*"
-        body = {**request.values, **self._binds(kind, request.refs)}
+        body = {**request.values, **self._binds(kind, request.refs, request.op)}
         path = f"{DATAVERSE_ENTITY_SETS[kind]}({record_id})?$select={','.join(self._select(kind))}"
         return BatchOperation("PATCH", path, headers, body)
 
-    def _binds(self, kind: Kind, refs: dict[Kind, list[str]]) -> dict[str, str]:
-        binds: dict[str, str] = {}
+    def _binds(self, kind: Kind, refs: dict[Kind, list[str]], op: WriteOp) -> dict[str, str | None]:
+        """Lookups to write as `@odata.bind`; an empty list on an update clears the lookup."""
+        binds: dict[str, str | None] = {}
         for ref_kind, ids in refs.items():
-            if not ids or (kind, ref_kind) not in NAVIGATIONS:
+            if (kind, ref_kind) not in NAVIGATIONS:
                 continue
             navigation, entity_set = NAVIGATIONS[(kind, ref_kind)]
+            if not ids:
+                if op is WriteOp.UPDATE:
+                    binds[f"{navigation}@odata.bind"] = None
+                continue
             if kind is Kind.DEAL and ref_kind is Kind.CONTACT and not refs.get(Kind.COMPANY):
                 navigation = "customerid_contact"
             binds[f"{navigation}@odata.bind"] = f"/{entity_set}({ids[0]})"
