@@ -27,7 +27,7 @@ from sync.kpis.definitions import (
     period_label,
 )
 from sync.kpis.facts import DealFacts
-from sync.kpis.results import MonthWinRate, Ratio, Status, WinRate, WonRevenue
+from sync.kpis.results import MonthWinRate, PooledWinRate, Ratio, Status, WinRate, WonRevenue
 
 REVENUE_GRAINS = (Grain.YEAR, Grain.QUARTER, Grain.MONTH)
 
@@ -68,26 +68,13 @@ class Growth:
 
 
 @dataclass(frozen=True)
-class PeriodWinRate:
-    """Win rate by count of one period, pooled and as the mean of its monthly rates.
-
-    `pooled` is won against closed over the whole period. `monthly_mean` is the mean of
-    the monthly rates, over the months that have at least one closed deal.
-    """
+class PeriodWinRate(PooledWinRate):
+    """Win rate by count of one period, pooled and as the mean of its monthly rates."""
 
     period: str
     won: int
     lost: int
     months: tuple[MonthWinRate, ...]
-
-    @property
-    def pooled(self) -> Ratio:
-        return Ratio(Decimal(self.won), Decimal(self.won + self.lost))
-
-    @property
-    def monthly_mean(self) -> float | None:
-        rates = [month.rate.value for month in self.months if month.rate.value is not None]
-        return sum(rates) / len(rates) if rates else None
 
 
 @dataclass(frozen=True)

@@ -140,15 +140,14 @@ class MonthWinRate:
         return Ratio(Decimal(self.won), Decimal(self.won + self.lost))
 
 
-@dataclass(frozen=True)
-class HalfWinRate:
-    """Win rate by count of one half (1 or 2) of a fiscal year, pooled and by month.
+class PooledWinRate:
+    """Win rate by count of a span of months, pooled and as the mean of its monthly rates.
 
-    `pooled` is won against closed over the whole half. `monthly_mean` is the mean of
-    the monthly rates, over the months that have at least one closed deal.
+    A base for dataclasses with `won`, `lost` and `months` fields. `pooled` is won against
+    closed over the whole span; `monthly_mean` is the mean of the monthly rates, over the
+    months that have at least one closed deal.
     """
 
-    half: int
     won: int
     lost: int
     months: tuple[MonthWinRate, ...]
@@ -161,6 +160,16 @@ class HalfWinRate:
     def monthly_mean(self) -> float | None:
         rates = [month.rate.value for month in self.months if month.rate.value is not None]
         return sum(rates) / len(rates) if rates else None
+
+
+@dataclass(frozen=True)
+class HalfWinRate(PooledWinRate):
+    """Win rate by count of one half (1 or 2) of a fiscal year, pooled and by month."""
+
+    half: int
+    won: int
+    lost: int
+    months: tuple[MonthWinRate, ...]
 
 
 @dataclass(frozen=True)
