@@ -27,7 +27,7 @@ from sync.kpis.definitions import (
     period_label,
 )
 from sync.kpis.facts import DealFacts
-from sync.kpis.results import MonthWinRate, PooledWinRate, Ratio, Status, WinRate, WonRevenue
+from sync.kpis.results import MonthWinRate, PooledWinRate, Status, WinRate, WonRevenue
 
 REVENUE_GRAINS = (Grain.YEAR, Grain.QUARTER, Grain.MONTH)
 
