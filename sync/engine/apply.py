@@ -142,7 +142,7 @@ class Applier:
 
     def _synced_after_create(self, create: Create, target: System, written: Record | None) -> dict[str, Any]:
         """The synced values of a new pair: what was written, and for the fields that were
-        not, what the new record holds (such as a creation time the CRM set itself)."""
+        not, the new record's own values (such as a creation time the CRM set itself)."""
         held = self.pair.to_canonical(written, self.owners).values if written is not None else {}
         synced: dict[str, Any] = {}
         for rule in self.pair.fields:

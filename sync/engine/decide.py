@@ -2,7 +2,7 @@
 
 Inputs are the HubSpot value, the Dynamics value and the synced value (the value both
 sides held after the last successful write, or MISSING for a pair linked in this run).
-The output says which side's value wins and why, so that the report can explain it.
+The output names the side whose value wins and the rule that decided, for the report.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ class FieldSides:
 class Decision:
     """What to write for one field: `winner`'s value goes to the other side.
 
-    `winner` is None when both sides already agree. `conflict` is True when both sides
-    changed the field to different values since the synced value.
+    `winner` is None when nothing is written. `value` is the field's synced value after
+    the run. `conflict` is True when both sides changed the field to different values
+    since the synced value.
     """
 
     field: str

@@ -33,7 +33,7 @@ from sync.state import ReviewDecision, ReviewQueue
 # Namespace of the Dataverse ids that crmsync generates for the records it creates there.
 # The id is derived from the HubSpot id, so a retried create can never make a second row.
 DATAVERSE_ID_NAMESPACE = uuid.UUID("6c0f3c35-5bd6-4f0e-9a57-3e0b7c1d2a90")
-# HubSpot property that holds the Dataverse id of the record a company or deal was created from.
+# HubSpot property that contains the Dataverse id of the record a company or deal was created from.
 HUBSPOT_KEY_PROPERTY = "crmsync_id"
 REF_PREFIX = "ref:"
 
@@ -85,7 +85,7 @@ class KindInput:
 class Planner:
     """Plans kinds one after the other.
 
-    `planned` holds the records that an earlier kind of the same dry run plans to create
+    `planned` contains the records that an earlier kind of the same dry run plans to create
     or link. A real run applies each kind before planning the next, so there the links
     already exist; a dry run uses `planned` so that its references resolve the same way.
     """
@@ -263,8 +263,8 @@ class Planner:
             link(match.left_id, match.right_id, f"{match.method} ({match.evidence})")
         ambiguous: set[str] = set()
         records = {side.record.id: side.record for side in hubspot + dynamics}
-        # A possible match is neither linked nor created, because creating it could make a
-        # duplicate, until a reviewer decides; a rejected pair is two different records.
+        # A possible match is neither linked nor created until a reviewer decides, because
+        # creating it could make a duplicate. A rejected pair is two different records.
         for match in result.possible:
             decision = self.review.decision(kind, match.left_id, match.right_id) if self.review else None
             if decision is ReviewDecision.REJECTED:

@@ -257,8 +257,10 @@ class SyncEngine:
             wanted = []
             for record in records[system]:
                 link = links.for_record(system, kind, record.id)
-                partner = None if link is None else (link.dynamics_id if other is System.DYNAMICS else link.hubspot_id)
-                if partner is not None and partner not in present:
+                if link is None:
+                    continue
+                partner = link.record_id(other)
+                if partner not in present:
                     wanted.append(partner)
                     present.add(partner)
             if wanted:
