@@ -27,7 +27,7 @@ class System(enum.StrEnum):
 
 
 class Kind(enum.StrEnum):
-    """What a record stands for, whatever each system calls it.
+    """The kind of thing a record stands for, whatever each system calls it.
 
     Kinds are listed in dependency order: a deal refers to a company and a contact,
     and a contact refers to a company, so companies are synced first.
@@ -60,7 +60,7 @@ DATAVERSE_PRIMARY_KEYS: dict[Kind, str] = {
     Kind.COMPANY: "accountid",
     Kind.DEAL: "opportunityid",
 }
-# HubSpot property that holds the last modification time: contacts differ from the rest.
+# HubSpot property that contains the last modification time; contacts use another name than the rest.
 HUBSPOT_MODIFIED_PROPERTY: dict[Kind, str] = {
     Kind.CONTACT: "lastmodifieddate",
     Kind.COMPANY: "hs_lastmodifieddate",
@@ -72,7 +72,7 @@ HUBSPOT_MODIFIED_PROPERTY: dict[Kind, str] = {
 class Ref:
     """A reference from one record to another, such as a deal's company.
 
-    `system` says whose id `id` is. The engine translates references through the link
+    `system` is the system that `id` belongs to. The engine translates references through the link
     table before it compares or writes them.
     """
 
