@@ -183,11 +183,14 @@ class Applier:
 
         links, synced, done = [], {}, []
         for index, pair in enumerate(pairs):
-            if index in failed:
-                continue
             link_id = pair.link_id or str(uuid.uuid4())
             if pair.new_link:
+                # The match holds even when its first writes failed: without the link, the next
+                # run could read one side alone and create a duplicate of it. No synced values
+                # are stored, so the pair is compared from scratch next time.
                 links.append(Link(link_id, self.kind, pair.hubspot.id, pair.dynamics.id))
+            if index in failed:
+                continue
             synced[link_id] = pair.merged
             done += [(System.HUBSPOT, pair.hubspot.id), (System.DYNAMICS, pair.dynamics.id)]
             result.done.update(done[-2:])

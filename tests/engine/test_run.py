@@ -321,3 +321,22 @@ def test_stage_change_is_kept_as_history(world):
     events = store.stage_events()
     assert [(key, stage) for key, stage, _ in events] == [(deal_id, "closedwon")]
     assert events[0][2] == dynamics.records[Kind.DEAL][opportunity].modified_at
+
+
+def test_match_is_kept_when_its_first_write_fails(world):
+    engine, hubspot, dynamics, store = world
+    contact_id = _contact(hubspot, "pat@acme.example", first="Pat")
+    dynamics_id = dynamics.add(Kind.CONTACT, {"emailaddress1": "pat@acme.example", "lastname": "Lee"})
+    dynamics.reject_ids.add(dynamics_id)
+
+    first = engine.run()
+
+    assert first.failed == 1
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, contact_id).dynamics_id == dynamics_id
+    # Only the HubSpot side changes now; the Dynamics record is not read, and must not be created again.
+    dynamics.reject_ids.clear()
+    hubspot.edit(Kind.CONTACT, contact_id, lastname="Lee-Smith")
+    engine.run()
+
+    assert len(dynamics.records[Kind.CONTACT]) == 1
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["firstname"] == "Pat"

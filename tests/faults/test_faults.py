@@ -16,9 +16,17 @@ from tests.faults.world import World
 STEPS = int(os.environ.get("CRMSYNC_FAULT_STEPS", "220"))
 
 
+# CI replays one fixed seed, so a red run can always be replayed; this one once found a
+# duplicate (a match whose first write failed was not linked). Set CRMSYNC_FAULT_SEED=random
+# to explore new seeds.
+DEFAULT_SEED = 563711700
+
+
 def _seed() -> int:
     given = os.environ.get("CRMSYNC_FAULT_SEED")
-    return int(given) if given else random.SystemRandom().randrange(1, 10**9)
+    if given == "random":
+        return random.SystemRandom().randrange(1, 10**9)
+    return int(given) if given else DEFAULT_SEED
 
 
 @pytest.fixture
