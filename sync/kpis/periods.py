@@ -27,7 +27,7 @@ from sync.kpis.definitions import (
     period_label,
 )
 from sync.kpis.facts import DealFacts
-from sync.kpis.results import MonthWinRate, PooledWinRate, Status, WinRate, WonRevenue
+from sync.kpis.results import MonthWinRate, PooledWinRate, RateChange, Status, WinRate, WonRevenue
 
 REVENUE_GRAINS = (Grain.YEAR, Grain.QUARTER, Grain.MONTH)
 
@@ -78,29 +78,13 @@ class PeriodWinRate(PooledWinRate):
 
 
 @dataclass(frozen=True)
-class WinRateChange:
-    """Change in win rate by count from period `first` to period `second`.
-
-    The changes are in percentage points (second minus first) and are None when either
-    period has no closed deal.
-    """
+class WinRateChange(RateChange):
+    """Change in win rate by count from period `first` to period `second`."""
 
     status: Status
     reason: str | None
     first: PeriodWinRate | None
     second: PeriodWinRate | None
-
-    @property
-    def pooled_change(self) -> float | None:
-        if self.first is None or self.second is None:
-            return None
-        return _points(self.first.pooled.value, self.second.pooled.value)
-
-    @property
-    def monthly_mean_change(self) -> float | None:
-        if self.first is None or self.second is None:
-            return None
-        return _points(self.first.monthly_mean, self.second.monthly_mean)
 
 
 def revenue_by_period(deals: Sequence[DealFacts], settings: KpiSettings) -> RevenueByPeriod:
@@ -251,8 +235,3 @@ def total_amount(deals: Iterable[DealFacts]) -> Decimal:
     """Sum the amounts of `deals`, leaving out the deals without one."""
     return sum((deal.amount for deal in deals if deal.amount is not None), Decimal(0))
 
-
-def _points(first: float | None, second: float | None) -> float | None:
-    if first is None or second is None:
-        return None
-    return (second - first) * 100

@@ -172,19 +172,16 @@ class HalfWinRate(PooledWinRate):
     months: tuple[MonthWinRate, ...]
 
 
-@dataclass(frozen=True)
-class HalfChange:
-    """Change in win rate from the first to the second half of fiscal year `year`.
+class RateChange:
+    """Change in win rate by count between two spans, pooled and as the mean of monthly rates.
 
-    The changes are in percentage points (second half minus first half) and are None
-    when either half has no closed deal.
+    A base for dataclasses with `first` and `second` fields (PooledWinRate or None). The
+    changes are in percentage points (second minus first) and are None when either span
+    has no closed deal.
     """
 
-    status: Status
-    reason: str | None
-    year: int | None
-    first: HalfWinRate | None
-    second: HalfWinRate | None
+    first: PooledWinRate | None
+    second: PooledWinRate | None
 
     @property
     def pooled_change(self) -> float | None:
@@ -197,6 +194,17 @@ class HalfChange:
         if self.first is None or self.second is None:
             return None
         return _points(self.first.monthly_mean, self.second.monthly_mean)
+
+
+@dataclass(frozen=True)
+class HalfChange(RateChange):
+    """Change in win rate from the first to the second half of fiscal year `year`."""
+
+    status: Status
+    reason: str | None
+    year: int | None
+    first: HalfWinRate | None
+    second: HalfWinRate | None
 
 
 def _points(first: float | None, second: float | None) -> float | None:
