@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from sync.engine.run import RunMode
-from sync.kpis import KpiSettings
 from sync.runtime import open_runtime
 from sync.sandbox.seed import seed_from_directory
 from sync.sandbox.server import Sandbox

@@ -62,7 +62,7 @@ def check_opposed_rules(pair: ObjectPair, problems: ProblemList) -> None:
             ("objects", pair.kind.value, "fields", rule.name),
             f"fields `{first.name}` ({first.direction}) and `{rule.name}` ({rule.direction}) map the same "
             f"HubSpot {', '.join(names[0])} and Dataverse {', '.join(names[1])}",
-            fix=f"keep one field, with `direction: both` if the value should flow both ways",
+            fix="keep one field, with `direction: both` if the value should flow both ways",
         )
 
 
@@ -98,7 +98,7 @@ def _clash(entry: ValueEntry, earlier: tuple[ValueEntry, ...]) -> tuple[str | No
             return (
                 f"the value map is not one-to-one: HubSpot value `{entry.hubspot}` is also mapped at line "
                 f"{other.line}, so writing it to Dataverse is ambiguous",
-                f"remove one of the two entries, or mark this one `direction: to_hubspot`",
+                "remove one of the two entries, or mark this one `direction: to_hubspot`",
             )
     for other in earlier:
         if not (entry.flows_to(System.HUBSPOT) and other.flows_to(System.HUBSPOT)):

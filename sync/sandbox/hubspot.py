@@ -257,7 +257,7 @@ class HubSpotSandbox:
             record_id = self.merged.get((object_type, str(record_id)), str(record_id))
             record = self.objects[object_type].get(record_id)
         if record is None or record.archived != archived:
-            raise InputError(404, "OBJECT_NOT_FOUND", f"Object not found.  objectId are usually numeric.",
+            raise InputError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.",
                              {"id": [str(record_id)]})
         return record
 

@@ -1,6 +1,5 @@
 """Validation of mapping files: each problem with its line, field and fix, all at once."""
 
-from pathlib import Path
 
 import pytest
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.kpis import KpiSettings, Outcome, StageEvent, compute_kpis, facts_from_canonical
+from sync.kpis import KpiSettings, StageEvent, compute_kpis, facts_from_canonical
 from sync.reports.html import render_kpi_dashboard, render_reconciliation_html
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,7 +12,6 @@ from hubspot.crm.companies.exceptions import ApiException as CompanyApiException
 from hubspot.crm.contacts.exceptions import ApiException as ContactApiException
 from hubspot.crm.deals.exceptions import ApiException as DealApiException
 
-from sync.sandbox.http import SandboxServer
 from sync.sandbox.hubspot import HubSpotSandbox
 from tests.connectors.hubspot.fakes import FakeClock, start_server
 

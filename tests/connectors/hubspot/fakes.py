@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sync.connectors.hubspot.client import HubSpotConnector
@@ -35,15 +34,8 @@ class FakeClock:
 
 
 def start_server(router: Router) -> SandboxServer:
-    """Start a sandbox server that stops in milliseconds.
-
-    NOTE: SandboxServer.start polls for shutdown every 0.5 s, which adds half a second to
-    each test's teardown; this starts the same loop with a short poll interval instead.
-    """
-    server = SandboxServer(router)
-    server._thread = threading.Thread(target=server.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    server._thread.start()
-    return server
+    """Start a sandbox server on a free loopback port."""
+    return SandboxServer(router).start()
 
 
 def make_connector(url: str, clock: FakeClock, token: str, **settings: object) -> HubSpotConnector:

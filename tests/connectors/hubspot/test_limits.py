@@ -8,9 +8,9 @@ from sync.connectors.hubspot.errors import DailyLimitError
 from sync.errors import ConfigError, TransientError
 from sync.model import Kind
 from sync.sandbox.hubspot import HubSpotSandbox
+from tests.connectors.hubspot.conftest import TOKEN
 from tests.connectors.hubspot.fakes import FakeClock, make_connector, start_server
 
-TOKEN = "pat-na1-test-token-123"
 
 
 @pytest.fixture

@@ -3,37 +3,18 @@ archived and merged records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 
 from sync.connectors.hubspot.client import merged_ids
 from sync.model import Kind
-from sync.sandbox.http import Request, Response, Route, SandboxServer
+from sync.sandbox.http import Request, Response, Route
 from sync.sandbox.hubspot import HubSpotSandbox
-from tests.connectors.hubspot.fakes import FakeClock, make_connector, start_server
+from tests.connectors.hubspot.conftest import TOKEN
+from tests.connectors.hubspot.fakes import make_connector, start_server
 
-TOKEN = "pat-na1-test-token-123"
 CURSOR = "2024-03-01T00:00:00.000Z"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def sandbox(clock: FakeClock) -> HubSpotSandbox:
-    return HubSpotSandbox(TOKEN, clock=clock.now, monotonic=clock.monotonic)
-
-
-@pytest.fixture
-def server(sandbox: HubSpotSandbox) -> Iterator[SandboxServer]:
-    running = start_server(sandbox.router)
-    yield running
-    running.stop()
 
 
 def test_change_during_read(sandbox, server, clock):

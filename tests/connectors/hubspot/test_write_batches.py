@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-import pytest
 
 from sync.connectors.base import WriteOp, WriteRequest
 from sync.model import Kind
-from sync.sandbox.http import SandboxServer
-from sync.sandbox.hubspot import HubSpotSandbox
-from tests.connectors.hubspot.fakes import FakeClock, make_connector, start_server
+from tests.connectors.hubspot.conftest import TOKEN
+from tests.connectors.hubspot.fakes import make_connector
 
-TOKEN = "pat-na1-test-token-123"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def sandbox(clock: FakeClock) -> HubSpotSandbox:
-    return HubSpotSandbox(TOKEN, clock=clock.now, monotonic=clock.monotonic)
-
-
-@pytest.fixture
-def server(sandbox: HubSpotSandbox) -> Iterator[SandboxServer]:
-    running = start_server(sandbox.router)
-    yield running
-    running.stop()
 
 
 def create(email: str, **values: object) -> WriteRequest:
