@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from sync.errors import ConfigError, Problem
-from sync.yamlfile import load_yaml, location_of
+from sync.yamlfile import load_yaml, location_of, plain
 
 ENV_PREFIX = "CRMSYNC_"
 
@@ -143,7 +143,7 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
             file=path,
             fix="pass --config with the path of a settings file, or run 'crmsync sandbox serve' to write one",
         ))
-    data = _plain(document) if document is not None else {}
+    data = plain(document) if document is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(Problem("the settings file must be a mapping of sections", file=path, line=1))
     _apply_environment(data, environ)
@@ -154,14 +154,6 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None) -> Setti
     except ValidationError as error:
         raise ConfigError([_problem_from(path, document, item) for item in error.errors()]) from None
     return settings
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {str(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(item) for item in node]
-    return node
 
 
 def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:

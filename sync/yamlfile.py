@@ -7,7 +7,7 @@ column (1-based), never as a parser traceback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +76,32 @@ def location_of(document: Any, location: Sequence[str | int]) -> tuple[int | Non
                 line, column = node.lc.line + 1, node.lc.col + 1
             break
     return line, column
+
+
+def plain(node: Any) -> Any:
+    """Turn a parsed document into plain dicts, lists and Python scalars.
+
+    ruamel returns its own subclasses (CommentedMap, ScalarFloat, ...), which validators
+    and JSON writers should not see.
+    """
+    if isinstance(node, Mapping):
+        return {str(key): plain(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [plain(item) for item in node]
+    for scalar in (bool, int, float, str):
+        if isinstance(node, scalar):
+            return scalar(node)
+    return node
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """Render a document path as `objects.deal.fields.stage.values[2]`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
+    return text

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from sync.errors import ConfigError, Problem
-from sync.yamlfile import load_yaml, location_of
+from sync.yamlfile import load_yaml, location_of, plain
 
 MONTHS_PER_HALF = 6
 MONTHS_PER_QUARTER = 3
@@ -264,17 +264,9 @@ def load_kpi_settings(path: Path) -> KpiSettings:
             fix="write one 'name: value' line per setting, as in config/kpis.yaml",
         ))
     try:
-        return KpiSettings.model_validate(_plain(document))
+        return KpiSettings.model_validate(plain(document))
     except ValidationError as error:
         raise ConfigError([_problem_from(path, document, item) for item in error.errors()]) from None
-
-
-def _plain(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {str(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(item) for item in node]
-    return node
 
 
 def _problem_from(path: Path, document: Any, item: Any) -> Problem:

@@ -14,6 +14,7 @@ from sync.mapping.template import TemplateSyntaxError, placeholders
 from sync.mapping.terms import Direction, FieldType, Policy, UnmappedAction
 from sync.mapping.transforms import Transform, is_region
 from sync.model import System
+from sync.yamlfile import plain
 
 FIELD_KEYS = (
     "hubspot", "dynamics", "direction", "type", "transforms", "values", "unmapped", "policy",
@@ -317,7 +318,7 @@ class FieldReader(Reader):
             return None
         if not isinstance(value, dict):
             if len(columns) == 1 and _is_scalar(value):
-                return {columns[0]: _plain(value)}
+                return {columns[0]: plain(value)}
             self.problems.add((*path, "dynamics"), f"expected a map of column values, got {describe(value)}",
                               fix=f"write {{{columns[0]}: <value>}}")
             return None
@@ -336,7 +337,7 @@ class FieldReader(Reader):
                 self.problems.add((*path, column), f"expected a number, text or boolean, got {describe(item)}",
                                   fix="write the choice's numeric value, such as 1")
             else:
-                found[column] = _plain(item)
+                found[column] = plain(item)
         return found if len(found) == len(value) else None
 
     def entry_direction(self, item: dict, path: PathParts, field_direction: Direction | None) -> Direction | None:
@@ -368,11 +369,3 @@ class FieldReader(Reader):
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) and not (isinstance(value, str) and not value.strip())
-
-
-def _plain(value: Any) -> Any:
-    """Turn ruamel's scalar subclasses into plain Python values."""
-    for plain in (bool, int, float, str):
-        if isinstance(value, plain):
-            return plain(value)
-    return value

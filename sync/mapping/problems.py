@@ -11,19 +11,7 @@ from ruamel.yaml.comments import CommentedBase
 
 from sync.errors import Problem
 from sync.mapping.schema import Location
-from sync.yamlfile import location_of
-
-def dotted(path: Sequence[str | int]) -> str:
-    """Render a document path as `objects.deal.fields.stage.values[2]`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif text:
-            text += f".{part}"
-        else:
-            text = str(part)
-    return text
+from sync.yamlfile import dotted, location_of
 
 
 def close_match(word: Any, choices: Iterable[str]) -> str | None:

@@ -10,6 +10,7 @@ from sync.mapping.scope import Condition
 from sync.mapping.terms import Operator
 from sync.mapping.values import value_key
 from sync.model import System
+from sync.yamlfile import plain
 
 CONDITION_KEYS = ("field", "op", "value", "order")
 PathParts = Sequence[str | int]
@@ -96,21 +97,14 @@ class ScopeReader(Reader):
         if order is not None and value_key(value) not in order:
             self.problems.add((*path, "value"), f"value {value!r} is not in `order`", fix="add it to `order`, or pick a value from it")
             return None
-        return value_key(value) if order is not None else _plain(value)
+        return value_key(value) if order is not None else plain(value)
 
     def value_list(self, value: Any, path: PathParts, operator: Operator) -> tuple[Any, ...] | None:
         if isinstance(value, list) and value and all(_is_scalar(entry) for entry in value):
-            return tuple(_plain(entry) for entry in value)
+            return tuple(plain(entry) for entry in value)
         self.problems.add(path, f"{operator} needs a non-empty list of values, got {describe(value)}", fix="write a list such as [lead, customer]")
         return None
 
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, str | int | float | bool)
-
-
-def _plain(value: Any) -> Any:
-    for plain in (bool, int, float, str):
-        if isinstance(value, plain):
-            return plain(value)
-    return value

@@ -21,7 +21,7 @@ from sync.errors import ConfigError, Problem
 from sync.model import System
 from sync.sandbox.dataverse_schema import CUSTOM_COLUMN_NAME, CUSTOM_COLUMN_TYPES, LOOKUP_TYPES, TABLES
 from sync.sandbox.hubspot_schema import PropertyType, default_properties
-from sync.yamlfile import load_yaml, location_of
+from sync.yamlfile import dotted, load_yaml, location_of
 
 DEFAULT_ENCODING = "utf-8-sig"
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
@@ -188,7 +188,7 @@ class _Checker:
 
     def problem(self, location: tuple[str | int, ...], message: str, fix: str) -> None:
         line, _ = location_of(self.document, location)
-        self.problems.append(Problem(message, file=self.path, line=line, field=_dotted(location), fix=fix))
+        self.problems.append(Problem(message, file=self.path, line=line, field=dotted(location) or None, fix=fix))
 
     def spec(self) -> list[Source]:
         if not isinstance(self.document, Mapping):
@@ -446,16 +446,3 @@ class _Checker:
             else:
                 types[str(name)] = PropertyType(str(type_name))
         return types
-
-
-def _dotted(location: tuple[str | int, ...]) -> str | None:
-    """Render a location as `sources[0].columns.Email`."""
-    text = ""
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif text:
-            text += f".{part}"
-        else:
-            text = str(part)
-    return text or None
