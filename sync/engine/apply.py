@@ -141,7 +141,7 @@ class Applier:
         return WriteRequest(WriteOp.CREATE, values, record_id=create.planned_id, key=create.key, refs=refs)
 
     def _synced_after_create(self, create: Create, target: System, written: Record | None) -> dict[str, Any]:
-        """The synced values of a new pair: what was written, and for the fields that were
+        """Return the synced values of a new pair: what was written, and for the fields that were
         not, the new record's own values (such as a creation time the CRM set itself)."""
         held = self.pair.to_canonical(written, self.owners).values if written is not None else {}
         synced: dict[str, Any] = {}
@@ -185,7 +185,7 @@ class Applier:
         for index, pair in enumerate(pairs):
             link_id = pair.link_id or str(uuid.uuid4())
             if pair.new_link:
-                # The match holds even when its first writes failed: without the link, the next
+                # The match stays valid even when its first writes failed. Without the link, the next
                 # run could read one side alone and create a duplicate of it. No synced values
                 # are stored, so the pair is compared from scratch next time.
                 links.append(Link(link_id, self.kind, pair.hubspot.id, pair.dynamics.id))

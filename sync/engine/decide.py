@@ -43,7 +43,7 @@ class FieldSides:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to write for one field: `winner`'s value goes to the other side.
+    """The decision for one field: `winner`'s value goes to the other side.
 
     `winner` is None when nothing is written. `value` is the field's synced value after
     the run. `conflict` is True when both sides changed the field to different values
@@ -147,7 +147,7 @@ def _latest(times: ChangeTimes) -> System:
 
 
 def _earliest(times: ChangeTimes) -> System:
-    # The change made first stands; ties and unknown times go to HubSpot, as in _latest.
+    # The change made first wins; ties and unknown times go to HubSpot, as in _latest.
     if times.dynamics is None or times.hubspot is None:
         return System.HUBSPOT if times.hubspot is not None or times.dynamics is None else System.DYNAMICS
     return System.DYNAMICS if times.dynamics < times.hubspot else System.HUBSPOT
@@ -159,10 +159,15 @@ def _win(field: str, sides: FieldSides, winner: System, rule: Rule, reason: str,
 
 
 def _compared(times: ChangeTimes) -> str:
-    """The two change times with their order, such as `HubSpot 14:02:00 > Dynamics 13:40:00`."""
+    """Render the two change times with their order, such as `HubSpot 14:02:00 > Dynamics 13:40:00`."""
     sign = "vs"
     if times.hubspot is not None and times.dynamics is not None:
-        sign = ">" if times.hubspot > times.dynamics else "<" if times.hubspot < times.dynamics else "="
+        if times.hubspot > times.dynamics:
+            sign = ">"
+        elif times.hubspot < times.dynamics:
+            sign = "<"
+        else:
+            sign = "="
     return f"HubSpot {_clock(times.hubspot)} {sign} Dynamics {_clock(times.dynamics)}"
 
 

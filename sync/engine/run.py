@@ -107,9 +107,9 @@ class SyncEngine:
     def run(self, mode: RunMode = RunMode.SYNC, *, full: bool = False) -> RunResult:
         """Run once; a dry run plans the same way and writes nothing to either CRM.
 
-        `full` ignores the cursors and reads every record of both systems, so that pairs
-        which drifted apart without a change crmsync could see (edits made while it was
-        off, changes an incremental read missed) are compared and fixed by the same rules.
+        `full` ignores the cursors and reads every record of both systems. Pairs that drifted
+        apart without a change crmsync could see, such as edits with an old modification
+        time, are then compared and fixed by the same rules.
         """
         self._full = full
         self._owners = load_owners(self.mapping, self.connectors)
@@ -254,17 +254,17 @@ class SyncEngine:
         for system in System:
             other = system.other
             present = {record.id for record in records[other]}
-            wanted = []
+            missing = []
             for record in records[system]:
                 link = links.for_record(system, kind, record.id)
                 if link is None:
                     continue
                 partner = link.record_id(other)
                 if partner not in present:
-                    wanted.append(partner)
+                    missing.append(partner)
                     present.add(partner)
-            if wanted:
-                records[other] = records[other] + self.connectors[other].read_ids(kind, wanted)
+            if missing:
+                records[other] = records[other] + self.connectors[other].read_ids(kind, missing)
         return records
 
     def _commit_cursors(self, kind: Kind, cursors: dict[System, tuple[str | None, bool]], started: datetime) -> None:

@@ -270,7 +270,11 @@ def define_custom_column(entity_set: str, name: str, type_name: str = "string") 
     existing = table.columns.get(name)
     if existing is not None:
         return existing
-    date_format = DateFormat.DATE_ONLY if type_name == "date" else (DateFormat.DATE_AND_TIME if type_name == "datetime" else None)
+    date_format = None
+    if type_name == "date":
+        date_format = DateFormat.DATE_ONLY
+    elif type_name == "datetime":
+        date_format = DateFormat.DATE_AND_TIME
     column = Column(name, CUSTOM_COLUMN_TYPES[type_name], date_format=date_format)
     table.columns[name] = column
     return column

@@ -46,7 +46,7 @@ class Request:
         return values[0] if values else default
 
     def args(self, name: str) -> list[str]:
-        """All values of a list parameter, sent repeated (`a=1&a=2`) or comma-separated."""
+        """Return all values of a list parameter, sent repeated (`a=1&a=2`) or comma-separated."""
         values: list[str] = []
         for value in self.query.get(name, []):
             values.extend(part for part in value.split(",") if part)
@@ -140,7 +140,7 @@ def _make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
             )
             try:
                 response = router.dispatch(request)
-            except Exception as error:  # a sandbox bug must answer, not hang the client
+            except Exception as error:  # a sandbox bug must return a 500, not hang the client
                 log.exception("sandbox.handler_failed", path=request.path)
                 response = Response(500, {"status": "error", "message": f"sandbox error: {error}"})
             if response.status == -1:  # dropped connection (fault injection)
@@ -161,7 +161,7 @@ def _make_handler(router: Router) -> type[BaseHTTPRequestHandler]:
                 if payload:
                     self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
-                # The client gave up (a timeout test, or a killed process); nothing to answer.
+                # The client closed the connection (a timeout test, or a killed process), so nothing is sent.
                 self.close_connection = True
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle

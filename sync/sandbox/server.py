@@ -114,7 +114,7 @@ class Sandbox:
             router.reset_counts()
 
     def snapshot(self) -> str:
-        """The whole data of both CRMs as one string, to prove that a run wrote nothing."""
+        """Return the whole data of both CRMs as one string, to prove that a run wrote nothing."""
         return json.dumps({"hubspot": self.hubspot.dump(), "dataverse": self.dataverse.dump()}, sort_keys=True, default=str)
 
     # -- settings and persistence -----------------------------------------------------
@@ -140,7 +140,7 @@ class Sandbox:
         }
 
     def write_settings(self, path: Path, state_url: str, mapping: Path, reports_dir: Path) -> None:
-        """Write the settings file; it holds the sandbox's own secrets, so only the owner may read it."""
+        """Write the settings file. It contains the sandbox's own secrets, so only the owner may read it."""
         from ruamel.yaml import YAML
 
         path.parent.mkdir(parents=True, exist_ok=True)
