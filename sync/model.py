@@ -93,6 +93,13 @@ class Record:
     # Reference fields read from associations (HubSpot) or lookups (Dataverse),
     # keyed by the target kind; see `Ref`.
     refs: dict[Kind, list[str]] = field(default_factory=dict)
+    # When each source property last changed, where the CRM records it (HubSpot property
+    # history). Filled on demand for the properties a `latest_wins` conflict compares;
+    # a property without an entry falls back to `modified_at`.
+    changed_at: dict[str, datetime] = field(default_factory=dict)
+    # The id of the record that this one was merged into (Dataverse `masterid` on a merged
+    # subordinate). HubSpot lists merges on the survivor instead: see `merged_ids`.
+    merged_into: str | None = None
 
     @property
     def label(self) -> str:
