@@ -1,8 +1,9 @@
 """Apply a kind's plan: batched writes, then links and synced values in one transaction.
 
-For each batch the order is fixed: store the create intents, call the CRMs, then commit
-the links and synced values of the records whose writes succeeded. A failed record
-becomes a record error, kept for the next run; the others go on.
+For each batch the order is fixed: store the create intents, call the CRMs, store the
+updates each CRM confirmed as pending writes, then commit the links and synced values of
+the records whose writes succeeded. A failed record becomes a record error, kept for the
+next run; the others go on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sync.mapping import ObjectPair, OwnerDirectory
 from sync.mapping.convert import WriteMode
 from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
-from sync.state import Intent, Link, StateStore
+from sync.state import Intent, Link, PendingWrite, StateStore
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -169,6 +170,11 @@ class Applier:
                     failed.add(index)
                     self._fail(pair.hubspot.system, pair.hubspot.id, error, result)
             outcomes = self.connectors[target].write(self.kind, [request for _, request in requests])
+            self.store.save_pending_writes([
+                PendingWrite(pairs[index].link_id, target, _written(pairs[index], target))
+                for (index, _), outcome in zip(requests, outcomes, strict=True)
+                if outcome.ok and pairs[index].link_id is not None and not pairs[index].new_link
+            ])
             for (index, _), outcome in zip(requests, outcomes, strict=True):
                 if outcome.ok:
                     result.updated[target] += 1
@@ -181,7 +187,7 @@ class Applier:
                 record = pairs[index].hubspot if target is System.HUBSPOT else pairs[index].dynamics
                 self._fail(record.system, record.id, outcome.error or RecordError("write failed"), result)
 
-        links, synced, done = [], {}, []
+        links, synced, done, committed = [], {}, [], []
         for index, pair in enumerate(pairs):
             link_id = pair.link_id or str(uuid.uuid4())
             if pair.new_link:
@@ -192,9 +198,12 @@ class Applier:
             if index in failed:
                 continue
             synced[link_id] = pair.merged
+            committed.append(link_id)
             done += [(System.HUBSPOT, pair.hubspot.id), (System.DYNAMICS, pair.dynamics.id)]
             result.done.update(done[-2:])
-        self._commit(links, synced, done)
+        # A failed pair keeps its pending writes: the side written before the failure already
+        # holds the new values, and the next run must compare against them.
+        self._commit(links, synced, done, pending=committed)
 
     def _update_request(self, pair: PairPlan, target: System, changes: list[Decision]) -> WriteRequest:
         canonical = {d.field: d.value for d in changes if not d.field.startswith(REF_PREFIX)}
@@ -216,9 +225,10 @@ class Applier:
     # -- shared -----------------------------------------------------------------------
 
     def _commit(self, links: list[Link], synced: dict[str, dict[str, Any]], done: list[tuple[System, str]],
-                intents: Sequence[str] = ()) -> None:
+                intents: Sequence[str] = (), pending: Sequence[str] = ()) -> None:
         resolved = [(system, self.kind, record_id) for system, record_id in done]
-        self.store.commit_batch(links=links, synced=synced, resolved_errors=resolved, done_intents=intents)
+        self.store.commit_batch(links=links, synced=synced, resolved_errors=resolved, done_intents=intents,
+                                done_pending=pending)
         for link in links:
             self.links.add(link)
 
@@ -226,6 +236,11 @@ class Applier:
         result.errors.append(error)
         self.store.record_error(system, self.kind, record_id, error.reason, field=error.field)
         log.warning("sync.record_failed", kind=str(self.kind), system=str(system), record_id=record_id, reason=error.reason)
+
+
+def _written(pair: PairPlan, target: System) -> dict[str, Any]:
+    """Return the canonical values that an update of `pair` wrote to `target`."""
+    return {decision.field: decision.value for decision in pair.changes_for(target)}
 
 
 def _intent_key(create: Create) -> str:

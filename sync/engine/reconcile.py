@@ -28,7 +28,7 @@ from sync.identity import (
 from sync.mapping import Direction, ObjectPair, OwnerDirectory, Policy
 from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
-from sync.state import ReviewDecision, ReviewQueue
+from sync.state import PendingWrite, ReviewDecision, ReviewQueue
 
 # Namespace of the Dataverse ids that crmsync generates for the records it creates there.
 # The id is derived from the HubSpot id, so a retried create can never make a second row.
@@ -92,8 +92,10 @@ class Planner:
 
     def __init__(self, links: LinkIndex, synced: dict[str, dict[str, Any]],
                  planned: set[tuple[System, Kind, str]] | None = None, review: ReviewQueue | None = None,
-                 matching: MatchingOptions | None = None, owners: OwnerDirectory | None = None) -> None:
+                 matching: MatchingOptions | None = None, owners: OwnerDirectory | None = None,
+                 pending: dict[str, dict[System, PendingWrite]] | None = None) -> None:
         self.matching = matching or MatchingOptions()
+        self.pending = pending or {}
         self.owners = owners
         self.links = links
         self.synced = synced
@@ -199,6 +201,12 @@ class Planner:
     def _compare(self, pair: ObjectPair, link_id: str | None, hubspot: Side, dynamics: Side,
                  synced: dict[str, Any], new_link: bool = False, method: str | None = None) -> PairPlan:
         times = ChangeTimes(hubspot.record.modified_at, dynamics.record.modified_at)
+        if link_id in self.pending and not new_link:
+            # Updates that landed before a crash or a failed write on the other side: the
+            # target's last values from crmsync are newer than the committed synced values.
+            synced = dict(synced)
+            for write in self.pending[link_id].values():
+                synced.update(write.values)
         decisions = []
         merged: dict[str, Any] = {}
         for name, flow, policy in _comparable_fields(pair):

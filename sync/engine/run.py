@@ -141,7 +141,7 @@ class SyncEngine:
 
         review = ReviewQueue(self.store)
         planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None, review,
-                          self.matching, self._owners)
+                          self.matching, self._owners, self.store.pending_writes(kind))
         plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)
@@ -188,7 +188,7 @@ class SyncEngine:
             System.DYNAMICS: self.connectors[System.DYNAMICS].read_ids(kind, [p.dynamics.id for p in stale]),
         }
         planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store), matching=self.matching,
-                          owners=self._owners)
+                          owners=self._owners, pending=self.store.pending_writes(kind))
         replanned = planner.plan_kind(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]))
         again = applier.apply(replanned)
         for system in System:

@@ -1,10 +1,11 @@
-"""The state store: links, synced values, cursors, runs, record errors, create intents and reviews."""
+"""The state store: links, synced values, cursors, runs, record errors, create intents, pending writes and reviews."""
 
 from sync.state.database import redact_url
 from sync.state.review import ReviewDecision, ReviewItem, ReviewNotFoundError, ReviewQueue
 from sync.state.store import (
     Intent,
     Link,
+    PendingWrite,
     RecordErrorRow,
     RunMode,
     RunOutcome,
@@ -16,6 +17,7 @@ from sync.state.store import (
 __all__ = [
     "Intent",
     "Link",
+    "PendingWrite",
     "RecordErrorRow",
     "ReviewDecision",
     "ReviewItem",

@@ -1,6 +1,7 @@
 """The state store: crmsync's only memory between runs.
 
-It keeps links, synced values, cursors, runs, record errors and create intents. Callers
+It keeps links, synced values, cursors, runs, record errors, create intents and pending
+writes. Callers
 get plain frozen dataclasses and never handle a database session. The links, synced
 values and cursors of a batch are written by `commit_batch` in one transaction, after
 the batch's writes to the CRMs succeeded.
@@ -28,6 +29,7 @@ from sync.state.tables import (
     CreateIntentTable,
     CursorTable,
     LinkTable,
+    PendingWriteTable,
     RecordErrorTable,
     RunTable,
     StageEventTable,
@@ -85,6 +87,20 @@ class Intent:
     source: System
     source_id: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """Canonical values that an update wrote to `target`, stored as soon as the CRM
+    confirmed it, until the batch commits the pair's synced values.
+
+    One that is still stored at the next run means the pair's synced values are older
+    than what `target` contains: these values are what crmsync last wrote there.
+    """
+
+    link_id: str
+    target: System
+    values: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -199,11 +215,13 @@ class StateStore:
         cursors: Mapping[tuple[System, Kind], str] = {},
         resolved_errors: Sequence[tuple[System, Kind, str]] = (),
         done_intents: Sequence[str] = (),
+        done_pending: Sequence[str] = (),
     ) -> None:
         """Store one batch's outcome in one transaction: all of it or nothing.
 
         Links, synced values and cursors are inserted or updated. Resolved record errors
-        and done intents are deleted; ones that do not exist are ignored. Synced values
+        and done intents are deleted, and so are the pending writes of the link ids in
+        `done_pending`; ones that do not exist are ignored. Synced values
         must be JSON values (str, int, float, bool, None, list, dict).
 
         Raises StateConflictError when a link would give a record a second link, and
@@ -222,6 +240,8 @@ class StateStore:
                 session.exec(delete(RecordErrorTable).where(*_error_key(system, kind, record_id)))
             if done_intents:
                 session.exec(delete(CreateIntentTable).where(col(CreateIntentTable.key).in_(list(done_intents))))
+            if done_pending:
+                session.exec(delete(PendingWriteTable).where(col(PendingWriteTable.link_id).in_(list(done_pending))))
 
         log.debug(
             "state.batch_committed",
@@ -230,6 +250,7 @@ class StateStore:
             cursors=len(cursors),
             resolved_errors=len(resolved_errors),
             done_intents=len(done_intents),
+            done_pending=len(done_pending),
         )
 
     def _upsert_links(self, session: Session, links: Sequence[Link], now: datetime) -> None:
@@ -305,6 +326,35 @@ class StateStore:
                 .order_by(col(CreateIntentTable.created_at), col(CreateIntentTable.key))
             ).all()
             return [_intent(row) for row in rows]
+
+    # Pending writes
+
+    def save_pending_writes(self, writes: Sequence[PendingWrite]) -> None:
+        """Store confirmed updates in their own transaction. Values of a link and target
+        that is already stored are merged into it, newer values first."""
+        if not writes:
+            return
+        now = self._clock()
+        with self._transaction() as session:
+            for write in writes:
+                row = session.get(PendingWriteTable, (write.link_id, write.target.value))
+                values = {**json.loads(row.values_json), **write.values} if row is not None else write.values
+                _upsert(session, PendingWriteTable, (write.link_id, write.target.value),
+                        values_json=_encode_values(write.link_id, values), created_at=now)
+
+    def pending_writes(self, kind: Kind) -> dict[str, dict[System, PendingWrite]]:
+        """Return the pending writes of the links of `kind`, by link id and target."""
+        with self._transaction() as session:
+            rows = session.exec(
+                select(PendingWriteTable)
+                .join(LinkTable, col(LinkTable.id) == col(PendingWriteTable.link_id))
+                .where(LinkTable.kind == kind.value)
+            ).all()
+            found: dict[str, dict[System, PendingWrite]] = {}
+            for row in rows:
+                target = System(row.target)
+                found.setdefault(row.link_id, {})[target] = PendingWrite(row.link_id, target, json.loads(row.values_json))
+            return found
 
     # Record errors
 

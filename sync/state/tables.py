@@ -91,6 +91,17 @@ class CreateIntentTable(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class PendingWriteTable(SQLModel, table=True):
+    """Values that landed in one side of a linked pair before its synced values were committed."""
+
+    __tablename__ = TABLE_PREFIX + "pending_write"
+
+    link_id: str = Field(primary_key=True, max_length=36)
+    target: str = Field(primary_key=True, max_length=16)
+    values_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = _timestamp()
+
+
 class ReviewTable(SQLModel, table=True):
     """A possible match held for a person's decision (see `sync.state.review`)."""
 
@@ -128,6 +139,7 @@ ALL_TABLES = [
     RunTable.__table__,
     RecordErrorTable.__table__,
     CreateIntentTable.__table__,
+    PendingWriteTable.__table__,
     ReviewTable.__table__,
     StageEventTable.__table__,
 ]

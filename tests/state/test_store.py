@@ -4,7 +4,7 @@ import pytest
 
 from sync.errors import ConfigError
 from sync.model import Kind, System
-from sync.state import Link, RunMode, RunOutcome, StateConflictError, StateStore
+from sync.state import Link, PendingWrite, RunMode, RunOutcome, StateConflictError, StateStore
 
 
 def test_links_empty_at_start(store):
@@ -156,6 +156,33 @@ def test_done_intents_removed_in_batch(store):
     store.save_intent("k2", Kind.CONTACT, System.DYNAMICS, "p2", System.HUBSPOT, "102")
     store.commit_batch(links=[Link.new(Kind.CONTACT, "101", "p1")], done_intents=["k1", "unknown"])
     assert [intent.key for intent in store.intents(Kind.CONTACT, System.DYNAMICS)] == ["k2"]
+
+
+def test_pending_writes_saved_by_link_and_target(store):
+    link = Link.new(Kind.CONTACT, "101", "d-101")
+    store.commit_batch(links=[link])
+    to_dynamics = PendingWrite(link.id, System.DYNAMICS, {"job_title": "Buyer"})
+    to_hubspot = PendingWrite(link.id, System.HUBSPOT, {"phone": "+4420"})
+    store.save_pending_writes([to_dynamics, to_hubspot])
+    assert store.pending_writes(Kind.CONTACT) == {link.id: {System.DYNAMICS: to_dynamics, System.HUBSPOT: to_hubspot}}
+    assert store.pending_writes(Kind.COMPANY) == {}
+
+
+def test_pending_writes_merged_on_save(store):
+    link = Link.new(Kind.CONTACT, "101", "d-101")
+    store.commit_batch(links=[link])
+    store.save_pending_writes([PendingWrite(link.id, System.DYNAMICS, {"job_title": "Buyer", "phone": "1"})])
+    store.save_pending_writes([PendingWrite(link.id, System.DYNAMICS, {"job_title": "CFO"})])
+    [write] = store.pending_writes(Kind.CONTACT)[link.id].values()
+    assert write.values == {"job_title": "CFO", "phone": "1"}
+
+
+def test_pending_writes_removed_in_batch(store):
+    kept, done = Link.new(Kind.CONTACT, "1", "d1"), Link.new(Kind.CONTACT, "2", "d2")
+    store.commit_batch(links=[kept, done])
+    store.save_pending_writes([PendingWrite(link.id, System.DYNAMICS, {"job_title": "A"}) for link in (kept, done)])
+    store.commit_batch(synced={done.id: {"job_title": "A"}}, done_pending=[done.id, "unknown"])
+    assert list(store.pending_writes(Kind.CONTACT)) == [kept.id]
 
 
 def test_record_error_counts_attempts(store, clock):
