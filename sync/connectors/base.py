@@ -32,11 +32,13 @@ class ReadResult:
 class WriteOp(enum.StrEnum):
     CREATE = "create"
     UPDATE = "update"
+    # Archive in HubSpot, deactivate in Dataverse: only `record_id` is read.
+    ARCHIVE = "archive"
 
 
 @dataclass
 class WriteRequest:
-    """One create or update.
+    """One create, update or archive.
 
     - `values`: the target system's field names and raw values, as the mapping made them.
     - `record_id`: for updates, the target record. For Dataverse creates, the

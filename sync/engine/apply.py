@@ -18,7 +18,7 @@ import structlog
 
 from sync.connectors.base import Connector, WriteOp, WriteRequest, WriteResult
 from sync.engine.decide import Decision
-from sync.engine.plan import Create, KindPlan, PairPlan
+from sync.engine.plan import Archive, Create, KindPlan, PairPlan
 from sync.engine.reconcile import HUBSPOT_KEY_PROPERTY, REF_PREFIX
 from sync.errors import RecordError
 from sync.mapping import ObjectPair, OwnerDirectory
@@ -37,6 +37,7 @@ ETAG_MISMATCH = "etag_mismatch"
 class ApplyResult:
     created: dict[System, int] = field(default_factory=lambda: {System.HUBSPOT: 0, System.DYNAMICS: 0})
     updated: dict[System, int] = field(default_factory=lambda: {System.HUBSPOT: 0, System.DYNAMICS: 0})
+    archived: dict[System, int] = field(default_factory=lambda: {System.HUBSPOT: 0, System.DYNAMICS: 0})
     errors: list[RecordError] = field(default_factory=list)
     done: set[tuple[System, str]] = field(default_factory=set)
     # Pairs whose Dataverse record changed after it was read (412): re-read and re-plan.
@@ -61,7 +62,31 @@ class Applier:
                 self._create_batch(target, batch, result)
         for batch in _chunks(plan.pairs, self.batch_size):
             self._update_batch(batch, result)
+        for target in System:
+            for batch in _chunks(plan.archives_in(target), self.batch_size):
+                self._archive_batch(target, batch, result)
         return result
+
+    # -- archives ---------------------------------------------------------------------
+
+    def _archive_batch(self, target: System, archives: Sequence[Archive], result: ApplyResult) -> None:
+        """Archive the partners of gone records. The links stay, so the archived records are
+        never matched or created again; a failure is retried when the record is read next."""
+        requests = [WriteRequest(WriteOp.ARCHIVE, {}, record_id=archive.target_id) for archive in archives]
+        outcomes = self.connectors[target].write(self.kind, requests)
+        done = []
+        for archive, outcome in zip(archives, outcomes, strict=True):
+            if not outcome.ok:
+                error = outcome.error or RecordError("archive failed", system=str(target), kind=str(self.kind),
+                                                     record_id=archive.target_id)
+                self._fail(target, archive.target_id, error, result)
+                continue
+            result.archived[target] += 1
+            done.append((target, archive.target_id))
+            log.info("sync.partner_archived", kind=str(self.kind), system=str(target), record_id=archive.target_id,
+                     reason=archive.detail)
+        result.done.update(done)
+        self._commit([], {}, done)
 
     # -- creates ----------------------------------------------------------------------
 

@@ -22,6 +22,8 @@ COUNT_LABELS = {
     "create_in_dynamics": "to create in Dynamics",
     "update_in_hubspot": "to update in HubSpot",
     "update_in_dynamics": "to update in Dynamics",
+    "archive_in_hubspot": "to archive in HubSpot (partner deleted)",
+    "archive_in_dynamics": "to deactivate in Dynamics (partner deleted)",
     "new_links": "newly matched pairs",
     "conflicts": "conflicts",
     "unmatched": "unmatched (ambiguous)",
@@ -33,6 +35,8 @@ COUNT_LABELS = {
     "created_in_dynamics": "created in Dynamics",
     "updated_in_hubspot": "updated in HubSpot",
     "updated_in_dynamics": "updated in Dynamics",
+    "archived_in_hubspot": "archived in HubSpot",
+    "archived_in_dynamics": "deactivated in Dynamics",
     "failed": "failed writes",
 }
 
@@ -90,10 +94,28 @@ class PairPlan:
 
 
 @dataclass
+class Archive:
+    """Archive `target`'s record `target_id` because its linked partner `source` is gone.
+
+    `source` is the deleted or archived record, or None when only its absence is known
+    (the linked record was not found by id).
+    """
+
+    target: System
+    target_id: str
+    link_id: str
+    source: Record | None
+    detail: str
+
+
+@dataclass
 class Skip:
+    """A record this run does not sync. `listed` is False for one that reports only count."""
+
     record: Record
     reason: SkipReason
     detail: str
+    listed: bool = True
 
 
 @dataclass
@@ -114,9 +136,13 @@ class KindPlan:
     duplicates: list[Duplicate] = field(default_factory=list)
     possible_matches: list[tuple[str, str, float, str]] = field(default_factory=list)
     read_counts: dict[System, int] = field(default_factory=dict)
+    archives: list[Archive] = field(default_factory=list)
 
     def creates_in(self, target: System) -> list[Create]:
         return [create for create in self.creates if create.target is target]
+
+    def archives_in(self, target: System) -> list[Archive]:
+        return [archive for archive in self.archives if archive.target is target]
 
     def updates_in(self, target: System) -> list[PairPlan]:
         return [pair for pair in self.pairs if pair.changes_for(target)]
@@ -133,6 +159,8 @@ class KindPlan:
             "create_in_dynamics": len(self.creates_in(System.DYNAMICS)),
             "update_in_hubspot": len(self.updates_in(System.HUBSPOT)),
             "update_in_dynamics": len(self.updates_in(System.DYNAMICS)),
+            "archive_in_hubspot": len(self.archives_in(System.HUBSPOT)),
+            "archive_in_dynamics": len(self.archives_in(System.DYNAMICS)),
             "new_links": sum(1 for pair in self.pairs if pair.new_link),
             "conflicts": self.conflict_count,
             "unmatched": sum(1 for skip in self.skips if skip.reason is SkipReason.AMBIGUOUS),
@@ -156,4 +184,5 @@ class Plan:
         for kind_plan in self.kinds.values():
             for system in System:
                 total += len(kind_plan.creates_in(system)) + len(kind_plan.updates_in(system))
+                total += len(kind_plan.archives_in(system))
         return total

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.engine.decide import MISSING, ChangeTimes, FieldSides, decide
+from sync.engine.deletes import DeletePlanner
 from sync.engine.plan import Create, Duplicate, KindPlan, PairPlan, Skip, SkipReason
 from sync.errors import RecordError
 from sync.identity import (
@@ -25,7 +26,7 @@ from sync.identity import (
     normalize_email,
     split_additional_emails,
 )
-from sync.mapping import Direction, ObjectPair, OwnerDirectory, Policy
+from sync.mapping import Direction, LeaveScope, ObjectPair, OwnerDirectory, Policy
 from sync.model import Kind, Record, System
 from sync.engine.links import LinkIndex
 from sync.state import PendingWrite, ReviewDecision, ReviewQueue
@@ -107,10 +108,12 @@ class Planner:
         """Plan one kind; record errors found on the way are kept in `record_errors`."""
         plan = KindPlan(given.kind)
         plan.read_counts = {System.HUBSPOT: len(given.hubspot), System.DYNAMICS: len(given.dynamics)}
-        hubspot = self._canonical_sides(given.pair, given.hubspot, plan)
-        dynamics = self._canonical_sides(given.pair, given.dynamics, plan)
+        deletes = DeletePlanner(given.pair, self.links, {System.HUBSPOT: given.hubspot, System.DYNAMICS: given.dynamics},
+                                plan)
+        hubspot = self._canonical_sides(given.pair, given.hubspot, plan, deletes)
+        dynamics = self._canonical_sides(given.pair, given.dynamics, plan, deletes)
 
-        linked, unlinked_hubspot, unlinked_dynamics = self._split_by_link(given.kind, hubspot, dynamics, plan)
+        linked, unlinked_hubspot, unlinked_dynamics = self._split_by_link(given.kind, hubspot, dynamics, deletes)
         for link_id, hubspot_side, dynamics_side in linked:
             synced = self.synced.get(link_id) or {}
             plan.pairs.append(self._compare(given.pair, link_id, hubspot_side, dynamics_side, synced))
@@ -127,16 +130,15 @@ class Planner:
 
     # -- canonical values -------------------------------------------------------------
 
-    def _canonical_sides(self, pair: ObjectPair, records: Sequence[Record], plan: KindPlan) -> list[Side]:
+    def _canonical_sides(self, pair: ObjectPair, records: Sequence[Record], plan: KindPlan,
+                         deletes: DeletePlanner) -> list[Side]:
         sides = []
         for record in records:
             if record.deleted:
-                plan.skips.append(Skip(record, SkipReason.DELETED, "deleted or archived; delete policy is report"))
+                deletes.deleted_record(record)
                 continue
             if not pair.in_scope(record.system, record):
-                # NOTE: on_leave_scope 'unlink' is reported like 'report'; links are never removed yet.
-                detail = f"outside the {record.system.label} scope of the {pair.kind} mapping (on_leave_scope: {pair.on_leave_scope})"
-                plan.skips.append(Skip(record, SkipReason.OUT_OF_SCOPE, detail))
+                plan.skips.append(self._out_of_scope(pair, record))
                 continue
             canonical = pair.to_canonical(record, self.owners)
             if canonical.errors:
@@ -148,6 +150,17 @@ class Planner:
             values.update(self._reference_values(pair, record))
             sides.append(Side(record, values))
         return sides
+
+    def _out_of_scope(self, pair: ObjectPair, record: Record) -> Skip:
+        """Return the skip of a record outside the scope. Only a linked record that left the
+        scope with `on_leave_scope: report` is listed; the others are only counted."""
+        linked = self.links.for_record(record.system, pair.kind, record.id) is not None
+        if linked:
+            detail = f"linked, but left the {record.system.label} scope of the {pair.kind} mapping"
+        else:
+            detail = f"outside the {record.system.label} scope of the {pair.kind} mapping"
+        listed = linked and pair.on_leave_scope is LeaveScope.REPORT
+        return Skip(record, SkipReason.OUT_OF_SCOPE, f"{detail} (on_leave_scope: {pair.on_leave_scope})", listed)
 
     def _reference_values(self, pair: ObjectPair, record: Record) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -168,7 +181,7 @@ class Planner:
 
     # -- links ------------------------------------------------------------------------
 
-    def _split_by_link(self, kind: Kind, hubspot: list[Side], dynamics: list[Side], plan: KindPlan):
+    def _split_by_link(self, kind: Kind, hubspot: list[Side], dynamics: list[Side], deletes: DeletePlanner):
         by_dynamics_id = {side.record.id: side for side in dynamics}
         linked: list[tuple[str, Side, Side]] = []
         seen_dynamics: set[str] = set()
@@ -180,7 +193,9 @@ class Planner:
                 continue
             partner = by_dynamics_id.get(link.dynamics_id)
             if partner is None:
-                plan.skips.append(Skip(side.record, SkipReason.DELETED, f"linked Dynamics record {link.dynamics_id} was not found"))
+                # A partner that was read but skipped (invalid, out of scope) is reported on its own.
+                if not deletes.is_present(System.DYNAMICS, link.dynamics_id):
+                    deletes.partner_missing(side.record, link)
                 continue
             linked.append((link.id, side, partner))
             seen_dynamics.add(partner.record.id)
@@ -192,8 +207,8 @@ class Planner:
             link = self.links.for_record(System.DYNAMICS, kind, side.record.id)
             if link is None:
                 unlinked_dynamics.append(side)
-            else:
-                plan.skips.append(Skip(side.record, SkipReason.DELETED, f"linked HubSpot record {link.hubspot_id} was not found"))
+            elif not deletes.is_present(System.HUBSPOT, link.hubspot_id):
+                deletes.partner_missing(side.record, link)
         return linked, unlinked_hubspot, unlinked_dynamics
 
     # -- comparison -------------------------------------------------------------------

@@ -75,6 +75,8 @@ class RunResult:
                 "created_in_dynamics": applied.created[System.DYNAMICS],
                 "updated_in_hubspot": applied.updated[System.HUBSPOT],
                 "updated_in_dynamics": applied.updated[System.DYNAMICS],
+                "archived_in_hubspot": applied.archived[System.HUBSPOT],
+                "archived_in_dynamics": applied.archived[System.DYNAMICS],
                 "failed": len(applied.errors),
             })
         return counts

@@ -12,7 +12,7 @@ from sync.mapping.plan import diff_plan, render_plan
 from sync.mapping.owners import OwnerDirectory, OwnerTable
 from sync.mapping.scope import Condition
 from sync.mapping.schema import FieldRule, Location, Mapping, ObjectPair, ReferenceRule, Unmapped, ValueEntry
-from sync.mapping.terms import Direction, FieldType, LeaveScope, Operator, Policy, UnmappedAction
+from sync.mapping.terms import DeletePolicy, Direction, FieldType, LeaveScope, Operator, Policy, UnmappedAction
 from sync.mapping.transforms import Transform
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Direction",
     "FieldRule",
     "FieldType",
+    "DeletePolicy",
     "LeaveScope",
     "Location",
     "Mapping",

@@ -18,12 +18,12 @@ from sync.mapping.problems import ProblemList, choice_fix
 from sync.mapping.reading import MISSING
 from sync.mapping.schema import Mapping, ObjectPair, ReferenceRule
 from sync.mapping.scope_loader import ScopeReader
-from sync.mapping.terms import Direction, LeaveScope
+from sync.mapping.terms import DeletePolicy, Direction, LeaveScope
 from sync.model import Kind
 from sync.yamlfile import load_yaml, parse_yaml
 
 TOP_KEYS = ("version", "timezone", "phone_region", "objects")
-OBJECT_KEYS = ("fields", "references", "scope", "on_leave_scope")
+OBJECT_KEYS = ("fields", "references", "scope", "on_leave_scope", "on_delete")
 REFERENCE_KEYS = ("direction",)
 SUPPORTED_VERSION = 1
 # The references crmsync can sync, by the kind that holds them.
@@ -135,9 +135,11 @@ class ObjectReader(ScopeReader, FieldReader):
         references = self.references(kind, spec.get("references", MISSING), (*path, "references"))
         scope = self.scope(spec.get("scope", MISSING), (*path, "scope"))
         leave = self.choice(spec, "on_leave_scope", path, LeaveScope, LeaveScope.IGNORE)
+        on_delete = self.choice(spec, "on_delete", path, DeletePolicy, DeletePolicy.REPORT)
         return ObjectPair(
             kind=kind, fields=tuple(rule for rule in rules if rule is not None),
             references=references, timezone=zone, scope=scope, on_leave_scope=leave or LeaveScope.IGNORE,
+            on_delete=on_delete or DeletePolicy.REPORT,
         )
 
     def references(self, kind: Kind, value: Any, path: Sequence[str | int]) -> tuple[ReferenceRule, ...]:

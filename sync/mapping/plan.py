@@ -62,6 +62,7 @@ def _pair_section(pair: ObjectPair, read_only: dict[System, set[str]]) -> list[s
             lines.append(f"- scope in {system.label}: {condition.describe()}")
     if pair.scope:
         lines.append(f"- a linked record that leaves the scope: {pair.on_leave_scope}")
+    lines.append(f"- the partner of a deleted or archived record: {pair.on_delete}")
     for reference in pair.references:
         lines.append(f"- reference to {reference.target}: {_ARROWS[reference.direction]}")
     if len(lines) > 2:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sync.mapping import convert
 from sync.mapping.convert import Canonical, WriteMode
 from sync.mapping.scope import Condition, all_match
-from sync.mapping.terms import Direction, FieldType, LeaveScope, Policy, UnmappedAction
+from sync.mapping.terms import DeletePolicy, Direction, FieldType, LeaveScope, Policy, UnmappedAction
 from sync.mapping.transforms import Transform
 from sync.model import Kind, Record, System
 
@@ -139,7 +139,8 @@ class ObjectPair:
 
     `scope` contains the conditions a record of each system must all meet to sync; a
     system without conditions syncs every record. `on_leave_scope` tells the engine what
-    to do with a linked record that stops matching.
+    to do with a linked record that stops matching, and `on_delete` what to do with the
+    partner of a linked record that was deleted or archived.
     """
 
     kind: Kind
@@ -148,6 +149,7 @@ class ObjectPair:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     scope: dict[System, tuple[Condition, ...]] = field(default_factory=dict)
     on_leave_scope: LeaveScope = LeaveScope.IGNORE
+    on_delete: DeletePolicy = DeletePolicy.REPORT
 
     def in_scope(self, system: System, record: Record | ReadOnlyDict[str, Any]) -> bool:
         """Return whether a record of `system` (or its raw values) meets this pair's scope."""

@@ -52,7 +52,11 @@ def to_json(result: RunResult, now: datetime) -> dict[str, Any]:
             "creates": [_create_json(create) for create in plan.creates],
             "updates": [_pair_json(pair) for pair in plan.pairs if pair.changed],
             "conflicts": [_pair_json(pair) for pair in plan.pairs if pair.conflicts],
-            "unmatched": [_skip_json(skip) for skip in plan.skips],
+            "unmatched": [_skip_json(skip) for skip in plan.skips if skip.listed],
+            "archives": [
+                {"target": archive.target.label, "record_id": archive.target_id, "reason": archive.detail}
+                for archive in plan.archives
+            ],
             "suspected_duplicates": [
                 {"system": str(dup.system), "ids": list(dup.ids), "reason": dup.reason} for dup in plan.duplicates
             ],
@@ -111,6 +115,10 @@ def _kind_section(kind: str, section: dict[str, Any]) -> list[str]:
         lines += ["### Creates", ""]
         lines += [f"- {c['source']} → new {c['target']} record: {_short(c['values'])}" for c in section["creates"][:MARKDOWN_ROW_LIMIT]]
         lines += _more(len(section["creates"])) + [""]
+    if section.get("archives"):
+        lines += ["### Archives (partner deleted, on_delete: archive)", ""]
+        lines += [f"- {a['target']} record {a['record_id']}: {a['reason']}" for a in section["archives"][:MARKDOWN_ROW_LIMIT]]
+        lines += _more(len(section["archives"])) + [""]
     if section["unmatched"]:
         lines += ["### Not synced", ""]
         lines += [f"- {s['record']}: {s['reason']} ({s['detail']})" for s in section["unmatched"][:MARKDOWN_ROW_LIMIT]]

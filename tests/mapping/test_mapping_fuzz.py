@@ -26,7 +26,7 @@ WORDS = [
     "trim", "lowercase", "domain", "reject", "skip", "latest_wins", "UTC", "America/Los_Angeles",
     "create_only", "prefer_non_empty", "keep_first", "money", "owner", "phone", "title", "join", "template",
     "currency", "phone_region", "scope", "on_leave_scope", "field", "op", "value", "order", "eq", "in", "gte",
-    "exists", "report", "unlink", "US", "EUR", "{name}", "{a}", " ",
+    "exists", "report", "archive", "US", "EUR", "{name}", "{a}", " ",
 ]
 scalars = st.one_of(
     st.sampled_from(WORDS), st.text(max_size=8), st.integers(-3, 3), st.booleans(), st.none(), st.floats(allow_nan=False),

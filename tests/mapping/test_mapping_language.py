@@ -151,9 +151,9 @@ def test_scope_fields_are_read():
 
 
 def test_on_leave_scope_read():
-    pair = parse_mapping(scoped("      hubspot: {field: x, op: exists}\n", "    on_leave_scope: unlink\n")).pairs[Kind.CONTACT]
+    pair = parse_mapping(scoped("      hubspot: {field: x, op: exists}\n", "    on_leave_scope: report\n")).pairs[Kind.CONTACT]
 
-    assert pair.on_leave_scope is LeaveScope.UNLINK
+    assert pair.on_leave_scope is LeaveScope.REPORT
 
 
 def test_on_leave_scope_default_ignore():

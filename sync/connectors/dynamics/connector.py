@@ -22,6 +22,7 @@ import structlog
 from sync.connectors.base import ReadResult, WriteOp, WriteRequest, WriteResult
 from sync.connectors.dynamics.changes import CursorForm, cursor_form, deleted_record, delta_path, parse_delta_link
 from sync.connectors.dynamics.client import API_PATH, WebApiClient
+from sync.connectors.dynamics.deactivate import as_state_update
 from sync.connectors.dynamics.errors import Action, action_for, error_message
 from sync.connectors.dynamics.odata import BatchOperation, BatchReply, build_batch, parse_batch_response
 from sync.connectors.dynamics.opportunities import OpportunityWriter
@@ -180,6 +181,7 @@ class DynamicsConnector:
 
     def write(self, kind: Kind, requests: Sequence[WriteRequest]) -> list[WriteResult]:
         """Write the requests through `$batch`; one result per request, in order."""
+        requests = [as_state_update(kind, request) for request in requests]
         if kind is Kind.DEAL:
             return self._write_opportunities(requests)
 

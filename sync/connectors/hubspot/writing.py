@@ -52,7 +52,7 @@ class BatchWriter:
     timeout: float
 
     def write(self, requests: Sequence[WriteRequest]) -> list[WriteResult]:
-        """Write creates, then updates, in batches of 100; one result per request, in order."""
+        """Write creates, then updates, then archives, in batches of 100; one result per request, in order."""
         results: list[WriteResult | None] = [None] * len(requests)
         for op in WriteOp:
             positions = [index for index, request in enumerate(requests) if request.op is op]
@@ -101,6 +101,12 @@ class BatchWriter:
                                  lambda: self.batch_api.upsert(body, _request_timeout=self.timeout))
             return self._match(chunk, response, lambda request: _folded(request.key),
                                lambda item: _folded((item.properties or {}).get(key)))
+
+        if op is WriteOp.ARCHIVE:
+            # HubSpot answers 204 with no body, also for ids that are archived already.
+            body = {"inputs": [{"id": str(request.record_id)} for request in chunk]}
+            self.call(f"batch archive {name}", lambda: self.batch_api.archive(body, _request_timeout=self.timeout))
+            return [WriteResult(ok=True, record_id=request.record_id) for request in chunk]
 
         body = {"inputs": [{"id": str(request.record_id), "properties": _properties(request)} for request in chunk]}
         response = self.call(f"batch update {name}", lambda: self.batch_api.update(body, _request_timeout=self.timeout))
