@@ -24,6 +24,11 @@ class LinkIndex:
         return cls(link for kind in Kind for link in store.links(kind))
 
     def add(self, link: Link) -> None:
+        """Add a link, or replace the link with the same id, which may have moved to other records."""
+        replaced = self._by_id.get(link.id)
+        if replaced is not None:
+            self._by_record.pop((System.HUBSPOT, replaced.kind, replaced.hubspot_id), None)
+            self._by_record.pop((System.DYNAMICS, replaced.kind, replaced.dynamics_id), None)
         self._by_id[link.id] = link
         self._by_record[(System.HUBSPOT, link.kind, link.hubspot_id)] = link
         self._by_record[(System.DYNAMICS, link.kind, link.dynamics_id)] = link

@@ -139,6 +139,8 @@ class SyncEngine:
         links = LinkIndex.load(self.store)
         records, cursors = self._read(kind)
         self._follow_merges(kind, records[System.HUBSPOT], links, commit=mode is not RunMode.DRY_RUN)
+        records[System.DYNAMICS] = self._follow_dataverse_merges(kind, records[System.DYNAMICS], links,
+                                                                 commit=mode is not RunMode.DRY_RUN)
         records = self._complete_pairs(kind, records, links)
 
         review = ReviewQueue(self.store)
@@ -250,6 +252,46 @@ class SyncEngine:
                                             f"which stays linked to Dynamics {survivor.dynamics_id}; review the two")
         if commit and moved:
             self.store.commit_batch(links=moved)
+
+    def _follow_dataverse_merges(self, kind: Kind, records: list[Record], links: LinkIndex, *,
+                                 commit: bool) -> list[Record]:
+        """Move links from merged Dataverse rows to their master, and drop the merged rows.
+
+        Dataverse keeps a merged subordinate as an inactive row whose `masterid` names the
+        master; it must never be matched or created in HubSpot. When the master is linked
+        to another HubSpot record already, both links stay and the pair is reported, because
+        the two HubSpot records are now duplicates that only a person can merge.
+        Returns the records without the merged subordinates, with any master not read yet.
+        """
+        merged = [record for record in records if record.merged_into]
+        if not merged:
+            return records
+        moved: list[Link] = []
+        for record in merged:
+            previous = links.for_record(System.DYNAMICS, kind, record.id)
+            if previous is None:
+                continue
+            taken = links.for_record(System.DYNAMICS, kind, record.merged_into)
+            if taken is not None:
+                if commit and taken.hubspot_id != previous.hubspot_id:
+                    self.store.record_error(System.HUBSPOT, kind, previous.hubspot_id,
+                                            f"its Dynamics record {record.id} was merged into {record.merged_into}, "
+                                            f"which is linked to HubSpot {taken.hubspot_id}; merge the two in HubSpot")
+                continue
+            survivor = Link(previous.id, kind, previous.hubspot_id, record.merged_into)
+            links.add(survivor)
+            moved.append(survivor)
+            log.info("sync.link_moved_to_dataverse_master", kind=str(kind), subordinate=record.id,
+                     master=record.merged_into, hubspot_id=previous.hubspot_id)
+        if commit and moved:
+            self.store.commit_batch(links=moved)
+
+        kept = [record for record in records if not record.merged_into]
+        present = {record.id for record in kept}
+        masters = [link.dynamics_id for link in moved if link.dynamics_id not in present]
+        if masters:
+            kept += self.connectors[System.DYNAMICS].read_ids(kind, masters)
+        return kept
 
     def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
         """Read the partners of linked records that changed on one side only."""

@@ -117,4 +117,5 @@ class FakeConnector:
 
 def _copy(record: Record) -> Record:
     return Record(record.system, record.kind, record.id, dict(record.values), record.modified_at, record.etag,
-                  record.deleted, {kind: list(ids) for kind, ids in record.refs.items()})
+                  record.deleted, {kind: list(ids) for kind, ids in record.refs.items()},
+                  dict(record.changed_at), record.merged_into)

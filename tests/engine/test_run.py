@@ -340,3 +340,59 @@ def test_match_is_kept_when_its_first_write_fails(world):
 
     assert len(dynamics.records[Kind.CONTACT]) == 1
     assert dynamics.records[Kind.CONTACT][dynamics_id].values["firstname"] == "Pat"
+
+
+def _merge_in_dynamics(dynamics: FakeConnector, subordinate: str, master: str) -> None:
+    record = dynamics.records[Kind.CONTACT][subordinate]
+    record.merged_into = master
+    dynamics.edit(Kind.CONTACT, subordinate, statecode=1, statuscode=2)
+
+
+def test_dataverse_merge_moves_link_to_master(world):
+    engine, hubspot, dynamics, store = world
+    hubspot_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+    subordinate = store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id).dynamics_id
+    master = dynamics.add(Kind.CONTACT, {"emailaddress1": "pat.lee@other.example", "firstname": "Patricia",
+                                          "lastname": "Lee"})
+    _merge_in_dynamics(dynamics, subordinate, master)
+
+    engine.run()
+    engine.run()
+
+    link = store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id)
+    assert link.dynamics_id == master
+    assert store.link_for(System.DYNAMICS, Kind.CONTACT, subordinate) is None
+    assert list(hubspot.records[Kind.CONTACT]) == [hubspot_id]
+    assert hubspot.records[Kind.CONTACT][hubspot_id].values["firstname"] == "Patricia"
+
+
+def test_dataverse_merge_never_creates_subordinate(world):
+    engine, hubspot, dynamics, store = world
+    subordinate = dynamics.add(Kind.CONTACT, {"emailaddress1": "sam@acme.example", "lastname": "Sam"})
+    master = dynamics.add(Kind.CONTACT, {"emailaddress1": "samuel@acme.example", "lastname": "Sam"})
+    _merge_in_dynamics(dynamics, subordinate, master)
+
+    engine.run()
+
+    created = [record.values["email"] for record in hubspot.records[Kind.CONTACT].values()]
+    assert created == ["samuel@acme.example"]
+    assert store.link_for(System.DYNAMICS, Kind.CONTACT, subordinate) is None
+
+
+def test_dataverse_merge_of_two_linked_is_reported(world):
+    engine, hubspot, dynamics, store = world
+    first = _contact(hubspot, "pat@acme.example")
+    second = _contact(hubspot, "patricia@acme.example")
+    engine.run()
+    subordinate = store.link_for(System.HUBSPOT, Kind.CONTACT, first).dynamics_id
+    master = store.link_for(System.HUBSPOT, Kind.CONTACT, second).dynamics_id
+    _merge_in_dynamics(dynamics, subordinate, master)
+
+    engine.run()
+
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, second).dynamics_id == master
+    [error] = store.record_errors(System.HUBSPOT, Kind.CONTACT)
+    assert error.record_id == first
+    assert "merge the two in HubSpot" in error.reason
+    assert len(hubspot.records[Kind.CONTACT]) == 2
