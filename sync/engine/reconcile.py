@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sync.engine.decide import MISSING, ChangeTimes, FieldSides, decide
@@ -215,7 +216,6 @@ class Planner:
 
     def _compare(self, pair: ObjectPair, link_id: str | None, hubspot: Side, dynamics: Side,
                  synced: dict[str, Any], new_link: bool = False, method: str | None = None) -> PairPlan:
-        times = ChangeTimes(hubspot.record.modified_at, dynamics.record.modified_at)
         if link_id in self.pending and not new_link:
             # Updates that landed before a crash or a failed write on the other side: the
             # target's last values from crmsync are newer than the committed synced values.
@@ -225,6 +225,7 @@ class Planner:
         decisions = []
         merged: dict[str, Any] = {}
         for name, flow, policy in _comparable_fields(pair):
+            times = ChangeTimes(field_change_time(hubspot.record, pair, name), field_change_time(dynamics.record, pair, name))
             hubspot_value = hubspot.values.get(name)
             dynamics_value = dynamics.values.get(name)
             if any(value is MISSING or value is PLANNED for value in (hubspot_value, dynamics_value)):
@@ -339,6 +340,16 @@ class Planner:
         else:
             create.key = side.record.id
         plan.creates.append(create)
+
+
+def field_change_time(record: Record, pair: ObjectPair, name: str) -> datetime | None:
+    """Return when the field `name` last changed in `record`: the latest change time of its
+    source properties where the CRM reported one (HubSpot property history), else the
+    record's modification time."""
+    rule = pair.field_named(name)
+    names = rule.names_in(record.system) if rule is not None else ()
+    known = [record.changed_at[source] for source in names if source in record.changed_at]
+    return max(known) if known else record.modified_at
 
 
 def _comparable_fields(pair: ObjectPair) -> list[tuple[str, Direction, Policy]]:

@@ -15,6 +15,7 @@ import structlog
 
 from sync.connectors.base import Connector
 from sync.engine.apply import Applier, ApplyResult
+from sync.engine.history import add_change_times
 from sync.engine.links import LinkIndex
 from sync.engine.plan import KindPlan, Plan, SkipReason
 from sync.engine.reconcile import KindInput, MatchingOptions, Planner
@@ -144,9 +145,8 @@ class SyncEngine:
         records = self._complete_pairs(kind, records, links)
 
         review = ReviewQueue(self.store)
-        planner = Planner(links, self.store.all_synced(kind), self._planned if mode is RunMode.DRY_RUN else None, review,
-                          self.matching, self._owners, self.store.pending_writes(kind))
-        plan = planner.plan_kind(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]))
+        planner, plan = self._plan(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]), links,
+                                   review, self._planned if mode is RunMode.DRY_RUN else None)
         result.plan.kinds[kind] = plan
         result.errors.extend(planner.record_errors)
         self._log_plan(kind, plan)
@@ -165,6 +165,22 @@ class SyncEngine:
         if kind is Kind.DEAL:
             self._record_stage_changes(plan, applied)
         self._commit_cursors(kind, cursors, started)
+
+    def _plan(self, given: KindInput, links: LinkIndex, review: ReviewQueue,
+              planned: set[tuple[System, Kind, str]] | None) -> tuple[Planner, KindPlan]:
+        """Plan a kind; when decisions compared times, read HubSpot's property history for
+        those records and plan it again with the finer times."""
+        def planner() -> Planner:
+            return Planner(links, self.store.all_synced(given.kind), planned, review, self.matching, self._owners,
+                           self.store.pending_writes(given.kind))
+
+        first = planner()
+        plan = first.plan_kind(given)
+        reader = getattr(self.connectors[System.HUBSPOT], "property_change_times", None)
+        if not add_change_times(reader, given.pair, plan):
+            return first, plan
+        second = planner()
+        return second, second.plan_kind(given)
 
     def _record_stage_changes(self, plan: KindPlan, applied: ApplyResult) -> None:
         """Keep each deal stage change this run wrote, dated by the change in the winning CRM,
@@ -191,9 +207,8 @@ class SyncEngine:
             System.HUBSPOT: self.connectors[System.HUBSPOT].read_ids(kind, [p.hubspot.id for p in stale]),
             System.DYNAMICS: self.connectors[System.DYNAMICS].read_ids(kind, [p.dynamics.id for p in stale]),
         }
-        planner = Planner(links, self.store.all_synced(kind), review=ReviewQueue(self.store), matching=self.matching,
-                          owners=self._owners, pending=self.store.pending_writes(kind))
-        replanned = planner.plan_kind(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]))
+        _, replanned = self._plan(KindInput(kind, pair, fresh[System.HUBSPOT], fresh[System.DYNAMICS]), links,
+                                  ReviewQueue(self.store), None)
         again = applier.apply(replanned)
         for system in System:
             applied.created[system] += again.created[system]

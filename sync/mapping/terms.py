@@ -49,7 +49,7 @@ class Policy(enum.StrEnum):
       system keeps one and by record modification time otherwise.
     - hubspot_wins, dynamics_wins: that side always wins.
     - prefer_non_empty: a value wins over an empty one, and two values fall back to latest_wins.
-    - keep_first: the synced value stays and neither change is written. The conflict is reported.
+    - keep_first: the side changed first wins, by the same change times as latest_wins.
     """
 
     LATEST_WINS = "latest_wins"

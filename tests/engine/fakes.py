@@ -32,6 +32,10 @@ class FakeConnector:
     reject_ids: set[str] = field(default_factory=set)
     # Called once before the next write, to simulate a user edit racing the run.
     before_write: Any = None
+    # Property edit times, by record id, kept by `edit` when `keeps_history` is set.
+    keeps_history: bool = False
+    history: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    history_reads: list[tuple[Kind, list[str], list[str]]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1001))
 
     def add(self, kind: Kind, values: dict[str, Any], refs: dict[Kind, list[str]] | None = None, record_id: str | None = None) -> str:
@@ -45,6 +49,18 @@ class FakeConnector:
         record.values.update(values)
         record.modified_at = self.clock()
         record.etag = self._etag()
+        if self.keeps_history:
+            self.history.setdefault(record_id, {}).update({name: record.modified_at for name in values})
+
+    def property_change_times(self, kind: Kind, ids: Sequence[str], properties: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        """Return the edit times of `properties`, like HubSpot's property history."""
+        self.history_reads.append((kind, list(ids), list(properties)))
+        found = {}
+        for record_id in ids:
+            times = {name: moment for name, moment in self.history.get(record_id, {}).items() if name in properties}
+            if times:
+                found[record_id] = times
+        return found
 
     def read(self, kind: Kind, cursor: str | None) -> ReadResult:
         records = list(self.records[kind].values())

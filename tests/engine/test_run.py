@@ -396,3 +396,54 @@ def test_dataverse_merge_of_two_linked_is_reported(world):
     assert error.record_id == first
     assert "merge the two in HubSpot" in error.reason
     assert len(hubspot.records[Kind.CONTACT]) == 2
+
+
+def _conflict_after_other_edit(world) -> tuple[str, str]:
+    """HubSpot edits the title, then Dynamics does, then HubSpot edits the phone: HubSpot's
+    record is the newest, but Dynamics made the newest title edit."""
+    engine, hubspot, dynamics, store = world
+    hubspot_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+    dynamics_id = store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id).dynamics_id
+    hubspot.edit(Kind.CONTACT, hubspot_id, jobtitle="Buyer")
+    dynamics.edit(Kind.CONTACT, dynamics_id, jobtitle="CFO")
+    hubspot.edit(Kind.CONTACT, hubspot_id, phone="+14155550100")
+    return hubspot_id, dynamics_id
+
+
+def test_latest_wins_uses_property_history(world):
+    engine, hubspot, dynamics, store = world
+    hubspot.keeps_history = True
+    hubspot_id, dynamics_id = _conflict_after_other_edit(world)
+
+    result = engine.run()
+
+    assert hubspot.records[Kind.CONTACT][hubspot_id].values["jobtitle"] == "CFO"
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["jobtitle"] == "CFO"
+    [decision] = [d for d in result.plan.kinds[Kind.CONTACT].pairs[0].decisions if d.field == "job_title"]
+    assert decision.winner is System.DYNAMICS
+    assert decision.conflict
+    [(kind, ids, properties)] = hubspot.history_reads
+    assert (kind, ids) == (Kind.CONTACT, [hubspot_id])
+    assert "jobtitle" in properties
+
+
+def test_latest_wins_without_history_uses_record_time(world):
+    engine, hubspot, dynamics, store = world
+    hubspot_id, dynamics_id = _conflict_after_other_edit(world)
+
+    engine.run()
+
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["jobtitle"] == "Buyer"
+
+
+def test_history_not_read_without_conflict(world):
+    engine, hubspot, dynamics, store = world
+    hubspot.keeps_history = True
+    hubspot_id = _contact(hubspot, "pat@acme.example")
+    engine.run()
+    hubspot.edit(Kind.CONTACT, hubspot_id, jobtitle="Buyer")
+
+    engine.run()
+
+    assert hubspot.history_reads == []
