@@ -47,6 +47,7 @@ class SkipReason(enum.StrEnum):
     OUT_OF_SCOPE = "out_of_scope"
     INVALID = "invalid"
     DELETED = "deleted"
+    MERGED = "merged"
     MISSING_REFERENCE = "missing_reference"
 
 

@@ -138,6 +138,9 @@ class Planner:
             if record.deleted:
                 deletes.deleted_record(record)
                 continue
+            if record.merged_into:
+                plan.skips.append(Skip(record, SkipReason.MERGED, f"merged into {record.merged_into}"))
+                continue
             if not pair.in_scope(record.system, record):
                 plan.skips.append(self._out_of_scope(pair, record))
                 continue

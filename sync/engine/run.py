@@ -140,9 +140,9 @@ class SyncEngine:
         links = LinkIndex.load(self.store)
         records, cursors = self._read(kind)
         self._follow_merges(kind, records[System.HUBSPOT], links, commit=mode is not RunMode.DRY_RUN)
+        records = self._complete_pairs(kind, records, links)
         records[System.DYNAMICS] = self._follow_dataverse_merges(kind, records[System.DYNAMICS], links,
                                                                  commit=mode is not RunMode.DRY_RUN)
-        records = self._complete_pairs(kind, records, links)
 
         review = ReviewQueue(self.store)
         planner, plan = self._plan(KindInput(kind, pair, records[System.HUBSPOT], records[System.DYNAMICS]), links,
@@ -221,8 +221,8 @@ class SyncEngine:
     def _queue_skipped(self, kind: Kind, plan: KindPlan) -> None:
         """Keep skipped records in the retry queue, so later runs read them again by id."""
         for skip in plan.skips:
-            # Deleted and out-of-scope records are read again when they change, not retried.
-            if skip.reason not in (SkipReason.DELETED, SkipReason.OUT_OF_SCOPE):
+            # Deleted, out-of-scope and merged records are read again when they change, not retried.
+            if skip.reason not in (SkipReason.DELETED, SkipReason.OUT_OF_SCOPE, SkipReason.MERGED):
                 self.store.record_error(skip.record.system, kind, skip.record.id, f"{skip.reason}: {skip.detail}")
 
     def _read(self, kind: Kind) -> tuple[dict[System, list[Record]], dict[System, tuple[str | None, bool]]]:
@@ -270,13 +270,13 @@ class SyncEngine:
 
     def _follow_dataverse_merges(self, kind: Kind, records: list[Record], links: LinkIndex, *,
                                  commit: bool) -> list[Record]:
-        """Move links from merged Dataverse rows to their master, and drop the merged rows.
+        """Move links from merged Dataverse rows to their master.
 
         Dataverse keeps a merged subordinate as an inactive row whose `masterid` names the
-        master; it must never be matched or created in HubSpot. When the master is linked
-        to another HubSpot record already, both links stay and the pair is reported, because
-        the two HubSpot records are now duplicates that only a person can merge.
-        Returns the records without the merged subordinates, with any master not read yet.
+        master; the planner skips it, so it is never matched, compared or created in HubSpot.
+        When the master is linked to another HubSpot record already, both links stay and the
+        pair is reported, because the two HubSpot records are now duplicates that only a
+        person can merge. Returns the records with any master of a moved link not read yet.
         """
         merged = [record for record in records if record.merged_into]
         if not merged:
@@ -301,12 +301,11 @@ class SyncEngine:
         if commit and moved:
             self.store.commit_batch(links=moved)
 
-        kept = [record for record in records if not record.merged_into]
-        present = {record.id for record in kept}
+        present = {record.id for record in records}
         masters = [link.dynamics_id for link in moved if link.dynamics_id not in present]
         if masters:
-            kept += self.connectors[System.DYNAMICS].read_ids(kind, masters)
-        return kept
+            records = records + self.connectors[System.DYNAMICS].read_ids(kind, masters)
+        return records
 
     def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
         """Read the partners of linked records that changed on one side only."""
