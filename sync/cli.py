@@ -39,7 +39,9 @@ def cli(ctx: click.Context, config_path: Path, log_level: str | None, log_format
 
 def _settings(ctx: click.Context) -> Settings:
     settings = load_settings(ctx.obj["config"])
-    secrets = [settings.hubspot.access_token.get_secret_value(), settings.dynamics.client_secret.get_secret_value()]
+    secrets = [settings.hubspot.access_token.get_secret_value()]
+    if settings.dynamics.client_secret is not None:
+        secrets.append(settings.dynamics.client_secret.get_secret_value())
     configure_logging(ctx.obj["log_level"] or settings.log.level, ctx.obj["log_format"] or settings.log.format, secrets)
     return settings
 

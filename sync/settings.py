@@ -1,7 +1,8 @@
 """Typed settings: a YAML file, then environment variables, validated all at once.
 
 Secrets (the HubSpot token and the Dataverse client secret) may stay out of the file:
-`CRMSYNC_HUBSPOT_ACCESS_TOKEN` and `CRMSYNC_DYNAMICS_CLIENT_SECRET` fill them in. Any
+`CRMSYNC_HUBSPOT_ACCESS_TOKEN` and `CRMSYNC_DYNAMICS_CLIENT_SECRET` fill them in. A
+Dataverse client certificate is a file, named by `dynamics.client_certificate_path`. Any
 other setting can be overridden as `CRMSYNC_<SECTION>_<NAME>`, for example
 `CRMSYNC_STATE_URL`. Settings are frozen once loaded and passed down; nothing below
 this module reads the environment.
@@ -14,8 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 
+from sync.client_certificate import load_client_certificate, normalise_thumbprint
 from sync.errors import ConfigError, Problem
 from sync.yamlfile import load_yaml, location_of, plain
 
@@ -48,7 +50,12 @@ class DynamicsSettings(_Section):
     url: str
     tenant_id: str
     client_id: str
-    client_secret: SecretStr
+    # The client credential is a certificate or a secret, never both. The certificate is a
+    # PEM file with the RSA private key and the certificate uploaded to the app registration.
+    # Its SHA-1 thumbprint is computed from the certificate unless it is given here.
+    client_certificate_thumbprint: str | None = None
+    client_certificate_path: Path | None = Field(default=None, validate_default=True)
+    client_secret: SecretStr | None = Field(default=None, validate_default=True)
     authority_host: str = "https://login.microsoftonline.com"
     # Scope resource; defaults to the environment URL. The token scope is RESOURCE/.default.
     resource: str | None = None
@@ -70,6 +77,43 @@ class DynamicsSettings(_Section):
         if value is not None and not value.is_file():
             raise ValueError(f"CA bundle file {value} not found; give the path of a PEM file, or remove the setting")
         return value
+
+    @field_validator("client_certificate_thumbprint")
+    @classmethod
+    def _thumbprint_format(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_thumbprint(value)
+
+    @field_validator("client_certificate_path")
+    @classmethod
+    def _certificate_usable(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        thumbprint = info.data.get("client_certificate_thumbprint")
+        if value is None:
+            if thumbprint is not None:
+                raise ValueError("client_certificate_thumbprint is set without a certificate; set "
+                                 "dynamics.client_certificate_path to the PEM file, or remove the thumbprint")
+            return None
+        load_client_certificate(value, thumbprint)
+        return value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _one_credential(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if "client_certificate_path" not in info.data:
+            return value  # The certificate setting is invalid and already reported.
+        secret = value if value is not None and value.get_secret_value() else None
+        certificate = info.data["client_certificate_path"]
+        if secret is None and certificate is None:
+            raise ValueError(
+                "no client credential is set; set dynamics.client_secret (or CRMSYNC_DYNAMICS_CLIENT_SECRET) to the "
+                "client secret, or dynamics.client_certificate_path (or CRMSYNC_DYNAMICS_CLIENT_CERTIFICATE_PATH) to "
+                "a PEM file with the certificate and its private key"
+            )
+        if secret is not None and certificate is not None:
+            raise ValueError(
+                "both dynamics.client_secret and dynamics.client_certificate_path are set; keep the one the app "
+                "registration uses and remove the other (check CRMSYNC_DYNAMICS_CLIENT_SECRET too)"
+            )
+        return secret
 
     @property
     def scope(self) -> str:
@@ -169,7 +213,8 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
-    for section, key in (("sync", "mapping"), ("sync", "reports_dir"), ("dynamics", "ca_bundle")):
+    for section, key in (("sync", "mapping"), ("sync", "reports_dir"), ("dynamics", "ca_bundle"),
+                         ("dynamics", "client_certificate_path")):
         value = data.get(section, {}).get(key) if isinstance(data.get(section), dict) else None
         if isinstance(value, str) and value and not Path(value).is_absolute():
             data[section][key] = str(base / value)

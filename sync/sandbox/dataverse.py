@@ -4,7 +4,7 @@ Mount `DataverseSandbox(...).router` on a `SandboxServer`. Served under `/api/da
 queries with `$select`, `$filter`, `$orderby`, `$top`, `$count` and `Prefer:
 odata.maxpagesize` paging; single-row GET, POST create, PATCH update and upsert with etag
 preconditions, DELETE; lookups written with `@odata.bind`; `$batch` with atomic change
-sets; the `WinOpportunity` and `LoseOpportunity` actions; attribute metadata. Every
+sets; the `WinOpportunity`, `LoseOpportunity` and `Merge` actions; attribute metadata. Every
 request needs a bearer token that `token_check` accepts.
 """
 
@@ -26,6 +26,7 @@ from sync.sandbox import dataverse_batch as batch
 from sync.sandbox import dataverse_limits as limits
 from sync.sandbox import dataverse_tracking as tracking
 from sync.sandbox.dataverse_filter import QueryError, parse_filter, parse_orderby, sort_rows
+from sync.sandbox.dataverse_merge import merge
 from sync.sandbox.dataverse_render import attributes_metadata, entity_metadata, render_row
 from sync.sandbox.dataverse_schema import STATUS_BY_STATE, TABLES, TABLES_BY_LOGICAL_NAME, Table, define_custom_column
 from sync.sandbox.dataverse_store import (
@@ -253,6 +254,7 @@ class DataverseSandbox:
             ("GET", definitions, "dataverse.entity_definition", self._entity_definition),
             ("POST", r"/\$batch", "dataverse.batch", self._batch),
             ("POST", r"/(?P<action>WinOpportunity|LoseOpportunity)", "dataverse.close_opportunity", self._close),
+            ("POST", r"/Merge", "dataverse.merge", self._merge),
             ("GET", r"/WhoAmI", "dataverse.whoami", self._who_am_i),
             ("GET", "/" + key, "dataverse.retrieve", self._retrieve),
             ("PATCH", "/" + key, "dataverse.update", self._patch),
@@ -340,7 +342,7 @@ class DataverseSandbox:
             body["@odata.count"] = min(total, MAX_PAGE_SIZE)
         body["value"] = [render_row(table, row, select, preferences.annotations, self._find) for row in page]
         if next_offset is not None:
-            body["@odata.nextLink"] = self._next_link(request, next_offset, version if tracked else None)
+            body["@odata.nextLink"] = self._next_link(request, _page_cookie(next_offset, version if tracked else None))
         elif tracked:
             body["@odata.deltaLink"] = self._delta_link(request, version)
         return Response(200, body, self._applied(preferences, tracked))
@@ -362,21 +364,29 @@ class DataverseSandbox:
 
     def _delta(self, request: Request, table: Table, select: list[str] | None, preferences: Preferences,
                token: str) -> Response:
-        """Return the delta response: rows changed since the token, then deleted ids, then a new deltaLink.
+        """Return one page of the changes since the token, in the order they happened.
 
-        NOTE: a delta response is never paged here, whatever its size; Dataverse pages it.
+        Changed rows come in their read form, deleted rows as `$deletedEntity` items. Every
+        page but the last has a nextLink; the last has the new deltaLink.
         """
         since = tracking.token_version(token, self.store, self.store.clock(), self.delta_token_lifetime)
-        changes = tracking.changes_since(self.store, table.entity_set, since)
+        upto, after = tracking.parse_delta_cookie(request.arg("$skiptoken")) or (self.store.version, since)
+        changes = tracking.changes_between(self.store, table.entity_set, max(after, since), upto)
+        size = preferences.max_page_size or MAX_PAGE_SIZE
+        page = changes[:size]
+
         base = self._base_url(request)
-        value = [render_row(table, row, select, preferences.annotations, self._find) for row in changes.rows]
-        value += [{"@odata.context": f"{base}/$metadata#{table.entity_set}/$deletedEntity", "id": row_id,
-                   "reason": "deleted"} for row_id in changes.deleted_ids]
-        body = {
-            "@odata.context": self._context(request, table, select) + "/$delta",
-            "@odata.deltaLink": self._delta_link(request, self.store.version),
-            "value": value,
-        }
+        value = [
+            render_row(table, change.row, select, preferences.annotations, self._find) if change.row is not None
+            else {"@odata.context": f"{base}/$metadata#{table.entity_set}/$deletedEntity", "id": change.row_id,
+                  "reason": "deleted"}
+            for change in page
+        ]
+        body: dict[str, Any] = {"@odata.context": self._context(request, table, select) + "/$delta", "value": value}
+        if len(changes) > size:
+            body["@odata.nextLink"] = self._next_link(request, tracking.delta_cookie(upto, page[-1].version))
+        else:
+            body["@odata.deltaLink"] = self._delta_link(request, upto)
         return Response(200, body, self._applied(preferences, True))
 
     def _context(self, request: Request, table: Table, select: list[str] | None) -> str:
@@ -424,12 +434,9 @@ class DataverseSandbox:
         match = _COOKIE_VERSION.search(unquote(token or ""))
         return int(match.group(1)) if match else None
 
-    def _next_link(self, request: Request, offset: int, version: int | None) -> str:
-        # NOTE: the paging cookie holds a row offset, so rows created or deleted between two
-        # page requests can shift the pages; Dataverse pages by the last key read instead.
+    def _next_link(self, request: Request, cookie: str) -> str:
+        """Return the request's URL with `cookie` as its `$skiptoken`."""
         query = {name: values[0] for name, values in request.query.items() if name != "$skiptoken"}
-        tracked = f' version="{version}"' if version is not None else ""
-        cookie = f'<cookie pagenumber="{offset}" offset="{offset}"{tracked} />'
         query["$skiptoken"] = cookie
         return f"{self._base_url(request)}/{request.params['set']}?{urlencode(query, quote_via=quote, safe='$,')}"
 
@@ -546,6 +553,11 @@ class DataverseSandbox:
         self.store.update("opportunities", row_id, changes, WriteMode.SEED)
         return Response(204)
 
+    def _merge(self, request: Request) -> Response:
+        """Run the Merge action on two contacts or two accounts; see `dataverse_merge`."""
+        merge(self.store, self._payload(request))
+        return Response(204)
+
     def _who_am_i(self, request: Request) -> Response:
         return Response(200, {"BusinessUnitId": str(uuid.UUID(int=1)), "UserId": str(uuid.UUID(int=2)),
                               "OrganizationId": str(uuid.UUID(int=3))})
@@ -626,6 +638,16 @@ class DataverseSandbox:
                 request.params = match.groupdict()
                 return self._handlers[route.name](request)
         return error_response(404, f"No route for {operation.method} {path} in the batch.", "0x8006088a")
+
+
+def _page_cookie(offset: int, version: int | None) -> str:
+    """Return the `$skiptoken` of a query's next page, with the first page's version for a tracked read.
+
+    NOTE: the cookie holds a row offset, so rows created or deleted between two page
+    requests can shift the pages; Dataverse pages by the last key read instead.
+    """
+    tracked = f' version="{version}"' if version is not None else ""
+    return f'<cookie pagenumber="{offset}" offset="{offset}"{tracked} />'
 
 
 def _resolve_reference(url: str, created: dict[str, str]) -> str:

@@ -106,10 +106,20 @@ def _owned_columns() -> list[Column]:
     return [Column("ownerid", AttributeType.OWNER, targets=("systemuser",))]
 
 
+def _merge_columns(logical_name: str) -> list[Column]:
+    """Return the columns the Merge action sets on a subordinate: `merged`, and `masterid` naming the target."""
+    return [
+        Column("merged", AttributeType.BOOLEAN, creatable=False, updatable=False),
+        Column("masterid", AttributeType.LOOKUP, creatable=False, updatable=False, targets=(logical_name,)),
+    ]
+
+
 ACTIVE_STATE = {0: "Active", 1: "Inactive"}
 ACTIVE_STATUS = {1: "Active", 2: "Inactive"}
 OPPORTUNITY_STATE = {0: "Open", 1: "Won", 2: "Lost"}
 OPPORTUNITY_STATUS = {1: "In Progress", 2: "On Hold", 3: "Won", 4: "Canceled", 5: "Out-Sold"}
+# Tables the Merge action takes; Dataverse also merges leads and incidents.
+MERGEABLE = frozenset({"contact", "account"})
 # Which statuscode values belong to which statecode, first one the default.
 STATUS_BY_STATE: dict[str, dict[int, tuple[int, ...]]] = {
     "opportunity": {0: (1, 2), 1: (3,), 2: (4, 5)},
@@ -138,6 +148,7 @@ def _contact() -> Table:
         Column("description", AttributeType.MEMO, max_length=2000),
         Column("parentcustomerid", AttributeType.CUSTOMER, targets=("account", "contact")),
         *_owned_columns(),
+        *_merge_columns("contact"),
         Column("statecode", AttributeType.STATE, options=ACTIVE_STATE),
         Column("statuscode", AttributeType.STATUS, options=ACTIVE_STATUS),
     ]
@@ -161,6 +172,7 @@ def _account() -> Table:
         Column("primarycontactid", AttributeType.LOOKUP, targets=("contact",)),
         Column("transactioncurrencyid", AttributeType.LOOKUP, targets=("transactioncurrency",)),
         *_owned_columns(),
+        *_merge_columns("account"),
         Column("statecode", AttributeType.STATE, options=ACTIVE_STATE),
         Column("statuscode", AttributeType.STATUS, options=ACTIVE_STATUS),
     ]

@@ -18,6 +18,7 @@ from typing import Any
 
 from sync.sandbox.dataverse_schema import (
     LOOKUP_TYPES,
+    MERGEABLE,
     OPTION_TYPES,
     STATUS_BY_STATE,
     TABLES,
@@ -135,6 +136,24 @@ class DataverseStore:
         self._defaults(table, row)
         if mode == WriteMode.API or "modifiedon" not in changes:
             row["modifiedon"] = format_time(self.clock())
+        return row
+
+    def set_platform_columns(self, entity_set: str, row_id: str, values: Row,
+                             lookups: dict[str, tuple[str, str]] | None = None) -> Row:
+        """Write columns that only Dataverse itself writes, such as `merged` and `masterid`.
+
+        `lookups` maps lookup read names (`_x_value`) to (target table logical name, id).
+        Only the status is checked; the row version and `modifiedon` move on as for any write.
+        """
+        table = TABLES[entity_set]
+        row = self.require(entity_set, row_id)
+        changes: Row = {**values, LOOKUPS: {}}
+        for read_name, (logical_name, target_id) in (lookups or {}).items():
+            changes[read_name] = target_id
+            changes[LOOKUPS][read_name] = logical_name
+        self._remember(entity_set, row_id)
+        self._apply(table, row, changes)
+        row["modifiedon"] = format_time(self.clock())
         return row
 
     def delete(self, entity_set: str, row_id: str) -> None:
@@ -286,6 +305,8 @@ class DataverseStore:
             ), "0x80040203")
 
     def _defaults(self, table: Table, row: Row) -> None:
+        if table.logical_name in MERGEABLE and row.get("merged") is None:
+            row["merged"] = False
         if table.logical_name == "contact" or (table.logical_name == "systemuser" and not row.get("fullname")):
             names = [row.get("firstname"), row.get("lastname")]
             row["fullname"] = " ".join(part for part in names if part) or None

@@ -5,13 +5,21 @@ store version when the token was issued and the issue time by the sandbox clock.
 changes since a token are the rows whose version is higher (created or updated since)
 and the rows deleted since, even those created after the token. A token expires after
 `lifetime` (Dataverse's default is 7 days, `organization.ExpireChangeTrackingInDays`).
+
+A delta response longer than the page size is paged. The first page fixes the store
+version the delta runs up to. Each nextLink carries that version and the version of the
+last change it returned, so the later pages continue after it. A row changed again while
+the client pages gets a newer version, so it leaves this delta and comes in the next one.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
+from sync.sandbox.dataverse_filter import QueryError
 from sync.sandbox.dataverse_store import VERSION, DataverseError, DataverseStore, Row
 
 DEFAULT_LIFETIME = timedelta(days=7)
@@ -22,14 +30,16 @@ UNSUPPORTED_OPTIONS = ("$filter", "$orderby", "$expand", "$top")
 # that was read; Dataverse names the expired case ExpiredVersionStamp.
 EXPIRED_CODE = "0x80044352"
 INVALID_CODE = "0x80044353"
+_DELTA_COOKIE = re.compile(r'version="(\d+)" after="(\d+)"')
 
 
 @dataclass(frozen=True)
-class Changes:
-    """Rows created or updated since a token, in the order they changed, and ids deleted since."""
+class Change:
+    """A row created or updated (`row` set) or deleted (`row` None) at store version `version`."""
 
-    rows: list[Row]
-    deleted_ids: list[str]
+    version: int
+    row_id: str
+    row: Row | None
 
 
 def issue_token(version: int, moment: datetime) -> str:
@@ -67,10 +77,36 @@ def token_version(token: str, store: DataverseStore, now: datetime, lifetime: ti
     return version
 
 
-def changes_since(store: DataverseStore, entity_set: str, version: int) -> Changes:
-    """Return what changed in a table after store version `version`."""
-    changed = [row for row in store.tables[entity_set].values() if row[VERSION] > version]
-    changed.sort(key=lambda row: row[VERSION])
+def changes_between(store: DataverseStore, entity_set: str, after: int, upto: int) -> list[Change]:
+    """Return the changes of a table with a store version in (`after`, `upto`], oldest first.
+
+    A row comes once, with its latest change. A deleted row comes once, unless it exists
+    again (re-created with the same id).
+    """
     present = store.tables[entity_set]
-    deleted = [row_id for row_id, at in store.deleted[entity_set] if at > version and row_id not in present]
-    return Changes(changed, list(dict.fromkeys(deleted)))
+    changes = [Change(row[VERSION], row_id, row) for row_id, row in present.items() if after < row[VERSION] <= upto]
+    deleted: dict[str, int] = {}
+    for row_id, at in store.deleted[entity_set]:
+        if after < at <= upto and row_id not in present:
+            deleted[row_id] = at
+    changes += [Change(at, row_id, None) for row_id, at in deleted.items()]
+    changes.sort(key=lambda change: change.version)
+    return changes
+
+
+def delta_cookie(upto: int, after: int) -> str:
+    """Return the `$skiptoken` of the next delta page: the delta's last version and the last version sent."""
+    return f'<cookie version="{upto}" after="{after}" />'
+
+
+def parse_delta_cookie(skiptoken: str | None) -> tuple[int, int] | None:
+    """Return (up to, after) from a delta page's `$skiptoken`, or None without one.
+
+    Raises `QueryError` for a skiptoken that is not a delta page cookie.
+    """
+    if skiptoken is None:
+        return None
+    match = _DELTA_COOKIE.search(unquote(skiptoken))
+    if match is None:
+        raise QueryError(f"Invalid $skiptoken '{skiptoken}' for a change tracking read.")
+    return int(match.group(1)), int(match.group(2))

@@ -33,6 +33,7 @@ WRITE_ENDPOINTS = frozenset({
     "hubspot.create", "hubspot.update", "hubspot.archive", "hubspot.batch_create", "hubspot.batch_update",
     "hubspot.batch_upsert", "hubspot.batch_archive", "hubspot.associations_create", "hubspot.associations_put",
     "dataverse.create", "dataverse.update", "dataverse.delete", "dataverse.batch", "dataverse.close_opportunity",
+    "dataverse.merge",
 })
 
 

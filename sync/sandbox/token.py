@@ -7,7 +7,8 @@ client trusts it with `requests.Session().verify = ca_path`.
 Served endpoints, as msal 1.39 calls them:
 
 - `GET /{tenant}/v2.0/.well-known/openid-configuration`: the discovery document.
-- `POST /{tenant}/oauth2/v2.0/token`: client-credentials tokens.
+- `POST /{tenant}/oauth2/v2.0/token`: client-credentials tokens, for a client secret or a
+  client assertion (a JWT signed with the private key of a registered certificate).
 - `GET /common/discovery/instance`: instance discovery and authority aliases, which msal
   calls only when `instance_discovery` is not False.
 
@@ -18,6 +19,7 @@ use a differing scope as its cache key and miss its own cache.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import ssl
 import threading
@@ -26,12 +28,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import jwt
 import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from sync.sandbox.http import Request, Response, Router, SandboxServer
 
 TOKEN_LIFETIME_SECONDS = 3599
 CA_FILE_NAME = "sandbox-ca.pem"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ("RS256", "PS256")
 
 
 def _utcnow() -> datetime:
@@ -41,9 +48,10 @@ def _utcnow() -> datetime:
 class TokenSandbox:
     """An HTTPS Entra ID token endpoint on a loopback port.
 
-    `clients` maps client ids to their secrets. `clock` returns an aware UTC datetime and
-    decides token expiry. Construction binds the port and writes the CA file; `start()`
-    serves requests.
+    `clients` maps client ids to their secrets; `add_certificate` registers a certificate
+    for a client, with or without a secret. `clock` returns an aware UTC datetime and
+    decides token and client assertion expiry. Construction binds the port and writes the
+    CA file; `start()` serves requests.
     """
 
     def __init__(
@@ -58,6 +66,7 @@ class TokenSandbox:
         self.tenant_id = tenant_id
         self.clock = clock or _utcnow
         self.expired_secrets: set[str] = set()
+        self.certificates: dict[str, list[x509.Certificate]] = {}
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
 
@@ -98,6 +107,11 @@ class TokenSandbox:
     def expire_secret(self, client_id: str) -> None:
         """Mark a client's secret as expired, so token requests fail with AADSTS7000222."""
         self.expired_secrets.add(client_id)
+
+    def add_certificate(self, client_id: str, certificate_pem: str | bytes) -> None:
+        """Register a PEM certificate for a client, as uploading it to the app registration does."""
+        data = certificate_pem.encode() if isinstance(certificate_pem, str) else certificate_pem
+        self.certificates.setdefault(client_id, []).append(x509.load_pem_x509_certificate(data))
 
     def is_valid(self, token: str) -> bool:
         """Tell whether `token` was issued here and has not expired by the clock."""
@@ -157,7 +171,7 @@ class TokenSandbox:
         if not form.get("scope"):
             return _oauth_error(400, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid.")
 
-        rejection = self._check_client(form.get("client_id", ""), form.get("client_secret", ""))
+        rejection = self._check_client(form)
         if rejection is not None:
             return rejection
 
@@ -171,13 +185,25 @@ class TokenSandbox:
             "access_token": token,
         })
 
-    def _check_client(self, client_id: str, secret: str) -> Response | None:
-        if client_id not in self.clients:
+    def _check_client(self, form: dict[str, str]) -> Response | None:
+        client_id = form.get("client_id", "")
+        if client_id not in self.clients and client_id not in self.certificates:
             return _oauth_error(400, "unauthorized_client", (
                 f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory "
                 f"'{self.tenant_id}'."
             ))
-        if not secrets.compare_digest(self.clients[client_id].encode(), secret.encode()):
+        if "client_assertion" in form or "client_assertion_type" in form:
+            return self._check_assertion(client_id, form)
+        if "client_secret" not in form:
+            return _oauth_error(401, "invalid_client", (
+                "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or "
+                "'client_secret'."
+            ))
+        return self._check_secret(client_id, form["client_secret"])
+
+    def _check_secret(self, client_id: str, secret: str) -> Response | None:
+        expected = self.clients.get(client_id)
+        if expected is None or not secrets.compare_digest(expected.encode(), secret.encode()):
             return _oauth_error(400, "invalid_client", (
                 f"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request "
                 f"is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
@@ -187,6 +213,89 @@ class TokenSandbox:
                 f"AADSTS7000222: The provided client secret keys for app '{client_id}' are expired."
             ))
         return None
+
+
+    def _check_assertion(self, client_id: str, form: dict[str, str]) -> Response | None:
+        """Check a client assertion as Entra ID does: type, registered key, signature, audience, issuer, expiry.
+
+        NOTE: the AADSTS codes for a malformed assertion (AADSTS50027), a wrong audience and
+        a wrong issuer (AADSTS700021) are not confirmed by a source read for this project.
+        The others are the ones Entra ID returns.
+        """
+        assertion = form.get("client_assertion", "")
+        if form.get("client_assertion_type") != JWT_BEARER or not assertion:
+            return _oauth_error(400, "invalid_request", (
+                f"AADSTS50027: JWT token is invalid or malformed: client_assertion_type must be '{JWT_BEARER}' "
+                "with a client_assertion."
+            ))
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.DecodeError:
+            return _oauth_error(400, "invalid_client", "AADSTS50027: JWT token is invalid or malformed.")
+        if header.get("alg") not in ASSERTION_ALGORITHMS:
+            return _oauth_error(400, "invalid_client", (
+                f"AADSTS50027: JWT token is invalid or malformed: the algorithm '{header.get('alg')}' is not supported."
+            ))
+
+        thumbprint, certificate = self._registered_key(client_id, header)
+        if certificate is None:
+            return _invalid_signature(client_id, "The key was not found.", thumbprint)
+        return self._check_claims(client_id, assertion, header["alg"], thumbprint, certificate)
+
+    def _registered_key(self, client_id: str, header: dict) -> tuple[str, x509.Certificate | None]:
+        """Return the thumbprint the assertion names (hex) and the registered certificate it matches."""
+        named = header.get("x5t#S256") or header.get("x5t") or ""
+        algorithm: hashes.HashAlgorithm = hashes.SHA256() if "x5t#S256" in header else hashes.SHA1()
+        try:
+            thumbprint = base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)).hex().upper()
+        except ValueError:
+            thumbprint = named
+        for certificate in self.certificates.get(client_id, []):
+            if certificate.fingerprint(algorithm).hex().upper() == thumbprint:
+                return thumbprint, certificate
+        return thumbprint, None
+
+    def _check_claims(self, client_id: str, assertion: str, algorithm: str, thumbprint: str,
+                      certificate: x509.Certificate) -> Response | None:
+        token_endpoint = f"{self.url}/{self.tenant_id}/oauth2/v2.0/token"
+        try:
+            # Expiry is checked below by the sandbox clock, not by the wall clock.
+            claims = jwt.decode(assertion, certificate.public_key(), algorithms=[algorithm], audience=token_endpoint,
+                                options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                         "require": ["aud", "exp", "iss", "sub"]})
+        except jwt.InvalidSignatureError:
+            found = (f"Found key 'Start={certificate.not_valid_before_utc:%m/%d/%Y %H:%M:%S}, "
+                     f"End={certificate.not_valid_after_utc:%m/%d/%Y %H:%M:%S}'")
+            return _invalid_signature(client_id, "The provided signature value did not match the expected signature "
+                                      "value.", thumbprint, found)
+        except jwt.InvalidAudienceError:
+            return _oauth_error(400, "invalid_client", (
+                f"AADSTS50027: JWT token is invalid or malformed: the audience of the client assertion is not "
+                f"the token endpoint '{token_endpoint}'."
+            ))
+        except jwt.InvalidTokenError as error:
+            return _oauth_error(400, "invalid_client", f"AADSTS50027: JWT token is invalid or malformed: {error}.")
+
+        if claims["iss"] != client_id or claims["sub"] != client_id:
+            return _oauth_error(400, "invalid_client", (
+                "AADSTS700021: Client assertion application identifier doesn't match 'client_id' parameter."
+            ))
+        now = self.clock()
+        expiry = datetime.fromtimestamp(float(claims["exp"]), UTC)
+        if expiry <= now:
+            return _oauth_error(400, "invalid_client", (
+                f"AADSTS700024: Client assertion is not within its valid time range. Current time: "
+                f"{now:%Y-%m-%dT%H:%M:%SZ}, expiry time of assertion {expiry:%Y-%m-%dT%H:%M:%SZ}."
+            ))
+        return None
+
+
+def _invalid_signature(client_id: str, reason: str, thumbprint: str, found: str = "") -> Response:
+    details = f"Thumbprint of key used by client: '{thumbprint}'" + (f", {found}" if found else "")
+    return _oauth_error(401, "invalid_client", (
+        f"AADSTS700027: Client assertion contains an invalid signature. [Reason - {reason}, {details}, Please visit "
+        f"the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'.]"
+    ))
 
 
 def _oauth_error(status: int, code: str, description: str) -> Response:

@@ -172,3 +172,63 @@ def test_rolled_back_change_not_in_delta(box):
     requests.post(f"{box.url}/$batch", data=batch, timeout=5,
                   headers={**HEADERS, "Content-Type": "multipart/mixed; boundary=b"})
     assert _get(box, body["@odata.deltaLink"]).json()["value"] == []
+
+
+def _pages(box, url, prefer):
+    """Read every page of a delta; return the bodies of all pages."""
+    bodies = [_get(box, url, prefer).json()]
+    while "@odata.nextLink" in bodies[-1]:
+        bodies.append(_get(box, bodies[-1]["@odata.nextLink"], prefer).json())
+    return bodies
+
+
+def _twelve_changes(box):
+    """Make 12 changes after a full read: 6 updates, then a deletion, then 5 creates. Return the deltaLink and ids."""
+    ids = [box.add_row("accounts", {"name": f"A{number}"}) for number in range(8)]
+    _, body = _full(box)
+    for row_id in ids[:6]:
+        box.update_row("accounts", row_id, {"name": "Changed"})
+    box.delete_row("accounts", ids[7])
+    added = [box.add_row("accounts", {"name": f"N{number}"}) for number in range(5)]
+    return body["@odata.deltaLink"], ids[:6], ids[7], added
+
+
+def test_delta_paged_delta_link_last(box):
+    link, updated, deleted, added = _twelve_changes(box)
+    bodies = _pages(box, link, f"{TRACK},odata.maxpagesize=5")
+
+    assert [len(body["value"]) for body in bodies] == [5, 5, 2]
+    assert ["@odata.deltaLink" in body for body in bodies] == [False, False, True]
+    assert ["@odata.nextLink" in body for body in bodies] == [True, True, False]
+    ids = [item.get("accountid") or item.get("id") for body in bodies for item in body["value"]]
+    assert ids == [*updated, deleted, *added]
+    assert bodies[1]["value"][1] == {"@odata.context": f"{box.url}/$metadata#accounts/$deletedEntity",
+                                     "id": deleted, "reason": "deleted"}
+
+
+def test_delta_unpaged_without_page_size(box):
+    link, *_ = _twelve_changes(box)
+    body = _get(box, link).json()
+    assert len(body["value"]) == 12
+    assert "@odata.deltaLink" in body
+
+
+def test_delta_change_while_paging(box):
+    link, updated, _, _ = _twelve_changes(box)
+    prefer = f"{TRACK},odata.maxpagesize=5"
+    first = _get(box, link, prefer).json()
+    # Updated again after page 1 was read: the row moves out of this delta into the next one.
+    box.update_row("accounts", updated[5], {"name": "Again"})
+    rest = _pages(box, first["@odata.nextLink"], prefer)
+    ids = [item.get("accountid") or item.get("id") for body in [first, *rest] for item in body["value"]]
+    assert len(ids) == 11
+    assert updated[5] not in ids
+    following = _get(box, rest[-1]["@odata.deltaLink"], prefer).json()
+    assert [row["name"] for row in following["value"]] == ["Again"]
+
+
+def test_delta_invalid_skiptoken(box):
+    _, body = _full(box)
+    response = _get(box, body["@odata.deltaLink"] + "&$skiptoken=garbage")
+    assert response.status_code == 400
+    assert "Invalid $skiptoken" in response.json()["error"]["message"]

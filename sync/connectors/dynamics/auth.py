@@ -1,6 +1,8 @@
 """Access tokens for the Dataverse Web API: MSAL client credentials, cached by MSAL.
 
-One `msal.ConfidentialClientApplication` serves every call, so its token cache makes a
+The client credential is the client secret, or a certificate: msal then signs a client
+assertion (a JWT) with the certificate's private key for each token request. One
+`msal.ConfidentialClientApplication` serves every call, so its token cache makes a
 token request only when the cached token has less than five minutes left. `renew()`
 builds a new application, which is how a 401 from the Web API forces a fresh token.
 """
@@ -11,6 +13,7 @@ import msal
 import requests
 import structlog
 
+from sync.client_certificate import CertificateError, load_client_certificate
 from sync.errors import ConfigError, Problem
 from sync.settings import DynamicsSettings
 
@@ -23,7 +26,13 @@ _FIXES = {
     "AADSTS7000222": "create a new client secret in the app registration and update dynamics.client_secret",
     "AADSTS700016": "check dynamics.client_id and dynamics.tenant_id against the app registration",
     "AADSTS90002": "check dynamics.tenant_id: the tenant was not found",
+    "AADSTS700027": "upload the certificate of dynamics.client_certificate_path (its public part, a .cer or .pem "
+                    "file) on the app registration's 'Certificates & secrets' page, or point the setting at the "
+                    "certificate registered there",
+    "AADSTS700024": "check the clock of the crmsync host: the client assertion is valid for 10 minutes from that time",
 }
+# Entra ID codes about the client credential itself, rather than the client id or tenant.
+_CREDENTIAL_CODES = frozenset({"AADSTS7000215", "AADSTS7000222", "AADSTS7000218", "AADSTS700027", "AADSTS700024"})
 
 
 def build_session(settings: DynamicsSettings) -> requests.Session:
@@ -62,7 +71,7 @@ class TokenProvider:
         try:
             self._app = msal.ConfidentialClientApplication(
                 self.settings.client_id,
-                client_credential=self.settings.client_secret.get_secret_value(),
+                client_credential=self._credential(),
                 authority=authority,
                 http_client=self.session,
                 instance_discovery=None if self.settings.authority_host == PUBLIC_AUTHORITY_HOST else False,
@@ -75,6 +84,21 @@ class TokenProvider:
             )) from None
         return self._app
 
+    def _credential(self) -> str | dict[str, str]:
+        """Return the secret, or the private key and thumbprint that msal signs client assertions with."""
+        path = self.settings.client_certificate_path
+        if path is None:
+            return self.settings.client_secret.get_secret_value() if self.settings.client_secret else ""
+        try:
+            return load_client_certificate(path, self.settings.client_certificate_thumbprint).credential()
+        except CertificateError as error:
+            raise ConfigError(Problem(error.reason, field="dynamics.client_certificate_path", fix=error.fix)) from None
+
+    def _credential_field(self) -> str:
+        if self.settings.client_certificate_path is None:
+            return "dynamics.client_secret"
+        return "dynamics.client_certificate_path"
+
     def _config_error(self, result: dict) -> ConfigError:
         description = str(result.get("error_description") or result.get("error") or "no access token returned")
         first_line = description.splitlines()[0]
@@ -83,6 +107,6 @@ class TokenProvider:
         return ConfigError(Problem(
             f"Entra ID rejected client {self.settings.client_id} of tenant {self.settings.tenant_id}: "
             f"{result.get('error', 'error')}: {first_line}",
-            field="dynamics.client_secret" if code.startswith("AADSTS7000") else "dynamics.client_id",
+            field=self._credential_field() if code in _CREDENTIAL_CODES else "dynamics.client_id",
             fix=fix,
         ))

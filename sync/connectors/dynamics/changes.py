@@ -3,7 +3,9 @@
 A table with change tracking is read in full once with `Prefer: odata.track-changes`; the
 last page carries an `@odata.deltaLink`, which becomes the cursor. Each later read sends
 that link's `$deltatoken` and gets the rows created or updated since, the rows deleted
-since (as `$deletedEntity` items) and a new deltaLink. A table without change tracking
+since (as `$deletedEntity` items) and a new deltaLink. A delta response longer than
+`odata.maxpagesize` comes in pages like any query: every `@odata.nextLink` is followed,
+and only the last page carries the new deltaLink. A table without change tracking
 keeps a `modifiedon` time as its cursor, the form every cursor had before deltaLinks.
 """
 

@@ -7,7 +7,9 @@ without it filter on `modifiedon`, starting `modified_overlap_seconds` before th
 `Prefer: odata.continue-on-error`, so one rejected row never sinks the others. Creates
 are PATCH upserts of a client-generated id with `If-None-Match: *`, so a retried create
 cannot make a second row. Opportunities go through `OpportunityWriter`, because Dataverse
-closes them only with the WinOpportunity and LoseOpportunity actions.
+closes them only with the WinOpportunity and LoseOpportunity actions. A contact or
+account merged into another by Dataverse's Merge action is read as a record whose
+`merged_into` names the surviving row, not as a deleted one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sync.connectors.dynamics.deactivate import as_state_update
 from sync.connectors.dynamics.errors import Action, action_for, error_message
 from sync.connectors.dynamics.odata import BatchOperation, BatchReply, build_batch, parse_batch_response
 from sync.connectors.dynamics.opportunities import OpportunityWriter
-from sync.connectors.dynamics.records import LOOKUP_COLUMNS, parse_time, record_from_row
+from sync.connectors.dynamics.records import LOOKUP_COLUMNS, MERGE_COLUMNS, parse_time, record_from_row
 from sync.errors import RecordError
 from sync.model import DATAVERSE_ENTITY_SETS, DATAVERSE_PRIMARY_KEYS, DATAVERSE_TABLES, Kind, Owner, Record, System
 from sync.settings import DynamicsSettings
@@ -157,6 +159,21 @@ class DynamicsConnector:
             records += [record_from_row(kind, row) for row in self._query(DATAVERSE_ENTITY_SETS[kind], query)]
         return records
 
+    def find(self, kind: Kind, column: str, values: Sequence[str]) -> list[Record]:
+        """Read the rows whose text `column` equals one of `values`.
+
+        Dataverse compares text without regard to case under its default collation, so
+        'Pat@Acme.example' finds 'pat@acme.example'.
+        """
+        records: list[Record] = []
+        wanted = list(dict.fromkeys(value for value in values if value))
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[start:start + IDS_PER_QUERY]
+            condition = " or ".join(f"{column} eq {_odata_text(value)}" for value in chunk)
+            query = {"$select": ",".join(self._select(kind)), "$filter": condition}
+            records += [record_from_row(kind, row) for row in self._query(DATAVERSE_ENTITY_SETS[kind], query)]
+        return records
+
     def owners(self) -> list[Owner]:
         query = {"$select": "fullname,internalemailaddress,isdisabled"}
         return [
@@ -202,7 +219,8 @@ class DynamicsConnector:
         return writer.write(requests, [self._binds(Kind.DEAL, request.refs, request.op) for request in requests])
 
     def _select(self, kind: Kind) -> list[str]:
-        names = [DATAVERSE_PRIMARY_KEYS[kind], *self.columns.get(kind, []), *SYSTEM_COLUMNS, *LOOKUP_COLUMNS[kind]]
+        names = [DATAVERSE_PRIMARY_KEYS[kind], *self.columns.get(kind, []), *SYSTEM_COLUMNS, *LOOKUP_COLUMNS[kind],
+                 *MERGE_COLUMNS[kind]]
         return list(dict.fromkeys(names))
 
     def _query(self, entity_set: str, query: dict[str, str]) -> list[dict[str, Any]]:
@@ -321,3 +339,8 @@ def _json_or_text(response: Any) -> Any:
         return response.json()
     except ValueError:
         return response.text
+
+
+def _odata_text(value: str) -> str:
+    """Return `value` as an OData string literal: quoted, with single quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"

@@ -1,4 +1,4 @@
-"""Turn Dataverse rows into `Record`s: values, etag, modified time and references."""
+"""Turn Dataverse rows into `Record`s: values, etag, modified time, references and merges."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ LOOKUP_COLUMNS: dict[Kind, list[str]] = {
     Kind.CONTACT: ["_parentcustomerid_value", "_ownerid_value"],
     Kind.COMPANY: ["_ownerid_value"],
     Kind.DEAL: ["_customerid_value", "_parentcontactid_value", "_ownerid_value"],
+}
+# Columns read for the Merge action's result: a merged subordinate has `merged` true and
+# `masterid` naming the row it was merged into. Only contacts and accounts are merged.
+MERGE_COLUMNS: dict[Kind, list[str]] = {
+    Kind.CONTACT: ["merged", "_masterid_value"],
+    Kind.COMPANY: ["merged", "_masterid_value"],
+    Kind.DEAL: [],
 }
 # (lookup read name, target table logical name) -> the kind a reference points to.
 REFERENCE_KINDS: dict[Kind, dict[tuple[str, str], Kind]] = {
@@ -37,7 +44,8 @@ def record_from_row(kind: Kind, row: dict[str, Any]) -> Record:
     """Build a record from a row read with annotations.
 
     Values keep the columns, the `_x_value` lookups and their lookuplogicalname
-    annotations; other annotations are dropped.
+    annotations; other annotations are dropped. A merged subordinate (deactivated, not
+    deleted) gets `merged_into`, the id of the row it was merged into.
     """
     values = {name: value for name, value in row.items() if "@" not in name or name.endswith(LOOKUP_NAME)}
     return Record(
@@ -48,6 +56,7 @@ def record_from_row(kind: Kind, row: dict[str, Any]) -> Record:
         modified_at=parse_time(row.get("modifiedon")),
         etag=row.get("@odata.etag"),
         refs=_refs(kind, row),
+        merged_into=row.get("_masterid_value") if row.get("merged") else None,
     )
 
 

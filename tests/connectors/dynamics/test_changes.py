@@ -6,6 +6,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from sync.connectors.dynamics.changes import CursorForm, cursor_form, deleted_record, parse_delta_link
+from sync.errors import TransientError
 from sync.model import Kind
 from tests.connectors.dynamics.sandboxes import running_sandboxes
 
@@ -177,3 +178,62 @@ def test_parse_delta_link_keeps_token():
 def test_deleted_record_ignores_rows():
     row = {"@odata.etag": 'W/"1"', "id": "x", "reason": "a column named reason"}
     assert deleted_record(Kind.CONTACT, row) is None
+
+
+def _twelve_changes(boxes, connector):
+    """Read in full, then make 12 changes: 6 updates, a deletion (7th, so on page 2 of 5), 5 creates."""
+    ids = _seed(boxes, 8)
+    cursor = connector.read(Kind.CONTACT, None).cursor
+    boxes.clock.advance(60)
+    for contact in ids[:6]:
+        boxes.dataverse.update_row("contacts", contact, {"lastname": "Changed"})
+    boxes.dataverse.delete_row("contacts", ids[7])
+    added = _seed(boxes, 5, prefix="N")
+    return cursor, ids[:6], ids[7], added
+
+
+def test_delta_pages_followed(boxes):
+    connector = boxes.connector(page_size=5)
+    cursor, updated, deleted, added = _twelve_changes(boxes, connector)
+    queries = boxes.dataverse.router.counts["dataverse.query"]
+    bodies = []
+    original = connector.client.send
+
+    def send_and_keep(method, path, **kwargs):
+        response = original(method, path, **kwargs)
+        bodies.append(response.json())
+        return response
+
+    connector.client.send = send_and_keep
+    delta = connector.read(Kind.CONTACT, cursor)
+
+    assert boxes.dataverse.router.counts["dataverse.query"] == queries + 3
+    assert [record.id for record in delta.records] == [*updated, deleted, *added]
+    assert [record.id for record in delta.records if record.deleted] == [deleted]
+    assert [record.values.get("lastname") for record in delta.records[:6]] == ["Changed"] * 6
+    assert ["@odata.deltaLink" in body for body in bodies] == [False, False, True]
+    assert delta.cursor == bodies[-1]["@odata.deltaLink"]
+    assert connector.read(Kind.CONTACT, delta.cursor).records == []
+
+
+def test_delta_page_failure_keeps_cursor(boxes):
+    connector = boxes.connector(page_size=5)
+    cursor, *_ = _twelve_changes(boxes, connector)
+    original = connector.client.send
+    pages = []
+
+    def fail_third_page(method, path, **kwargs):
+        if "$skiptoken" in path:
+            pages.append(path)
+            if len(pages) == 2:
+                boxes.dataverse.inject(r"/contacts$", 503, times=10)
+        return original(method, path, **kwargs)
+
+    connector.client.send = fail_third_page
+    with pytest.raises(TransientError):
+        connector.read(Kind.CONTACT, cursor)
+
+    # No cursor came back, so the stored one stays and the next read gets all 12 changes again.
+    connector.client.send = original
+    boxes.dataverse.faults.clear()
+    assert len(connector.read(Kind.CONTACT, cursor).records) == 12

@@ -9,7 +9,7 @@ import pytest
 from sync.connectors.base import WriteOp, WriteRequest
 from sync.errors import ConfigError, RecordError, TransientError
 from sync.model import Kind
-from tests.connectors.dynamics.sandboxes import SECRET, running_sandboxes
+from tests.connectors.dynamics.sandboxes import SECRET, TENANT, running_sandboxes
 
 
 @pytest.fixture
@@ -44,6 +44,14 @@ def test_expired_secret_config_error(boxes):
     with pytest.raises(ConfigError) as caught:
         boxes.connector().read(Kind.CONTACT, None)
     assert "AADSTS7000222" in str(caught.value)
+
+
+def test_unknown_client_names_client_id(boxes):
+    with pytest.raises(ConfigError) as caught:
+        boxes.connector(client_id="unknown-client").read(Kind.CONTACT, None)
+    problem = caught.value.problems[0]
+    assert "AADSTS700016" in problem.message
+    assert problem.field == "dynamics.client_id"
 
 
 def test_full_read_pages(boxes):
@@ -159,8 +167,11 @@ def test_401_once_renews_token(boxes):
     _seed_contacts(boxes, 1)
     connector.read(Kind.CONTACT, None)
     boxes.token.revoke_all()
+    queries = boxes.dataverse.router.counts["dataverse.query"]
     assert len(connector.read(Kind.CONTACT, None).records) == 1
     assert boxes.token.router.counts["token.issue"] == 2
+    # The rejected query and its one retry.
+    assert boxes.dataverse.router.counts["dataverse.query"] == queries + 2
 
 
 def test_401_twice_config_error(boxes):
@@ -169,7 +180,10 @@ def test_401_twice_config_error(boxes):
     with pytest.raises(ConfigError) as caught:
         connector.read(Kind.CONTACT, None)
     assert "crmsync-test-client" in str(caught.value)
+    assert TENANT in str(caught.value)
     assert SECRET not in str(caught.value)
+    assert boxes.token.router.counts["token.issue"] == 2
+    assert boxes.dataverse.router.counts["dataverse.entity_definition"] == 2
 
 
 def test_429_waits_retry_after(boxes):
