@@ -54,9 +54,14 @@ class Applier:
         self.pair = pair
         self.kind = pair.kind
         self.batch_size = batch_size
+        self._claimed: dict[tuple[System, str], PairPlan] = {}
 
     def apply(self, plan: KindPlan) -> ApplyResult:
         result = ApplyResult()
+        # Records that pairs matched in this run will link once their batch commits; a
+        # create that lands on one of them must not link it first.
+        self._claimed = {(system, pair.hubspot.id if system is System.HUBSPOT else pair.dynamics.id): pair
+                         for pair in plan.pairs if pair.new_link for system in System}
         for target in System:
             for batch in _chunks(plan.creates_in(target), self.batch_size):
                 self._create_batch(target, batch, result)
@@ -157,6 +162,10 @@ class Applier:
         existing = self.links.for_record(target, self.kind, target_id)
         if existing is not None:
             return f"{target.other.label} record {existing.record_id(target.other)}"
+        claimed = self._claimed.get((target, target_id))
+        if claimed is not None:
+            partner = claimed.dynamics if target is System.HUBSPOT else claimed.hubspot
+            return f"{target.other.label} record {partner.id}, matched in this run"
         return None
 
     def _create_request(self, create: Create, target: System) -> WriteRequest:

@@ -305,6 +305,12 @@ class Planner:
             for record_id in (*group.left_ids, *group.right_ids):
                 ambiguous.add(record_id)
                 plan.skips.append(Skip(records[record_id], SkipReason.AMBIGUOUS, group.reason))
+            # Every cross pair of the group goes to review, so a person can pick the match.
+            for hubspot_id in group.left_ids:
+                for dynamics_id in group.right_ids:
+                    decision = self.review.decision(kind, hubspot_id, dynamics_id) if self.review else None
+                    if decision is not ReviewDecision.REJECTED:
+                        plan.possible_matches.append((hubspot_id, dynamics_id, 100.0, f"ambiguous: {group.reason}"))
         return ambiguous
 
     def _accepted_in_review(self, kind: Kind, by_id: dict, taken_hubspot: set[str], taken_dynamics: set[str]):

@@ -31,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 # Canonical deal field whose changes are kept as stage history.
 STAGE_FIELD = "stage"
+# Canonical contact field that identity matching compares first.
+EMAIL_FIELD = "email"
 
 
 class RunMode(enum.StrEnum):
@@ -140,6 +142,7 @@ class SyncEngine:
         links = LinkIndex.load(self.store)
         records, cursors = self._read(kind)
         self._follow_merges(kind, records[System.HUBSPOT], links, commit=mode is not RunMode.DRY_RUN)
+        self._add_email_twins(kind, records, links)
         records = self._complete_pairs(kind, records, links)
         records[System.DYNAMICS] = self._follow_dataverse_merges(kind, records[System.DYNAMICS], links,
                                                                  commit=mode is not RunMode.DRY_RUN)
@@ -306,6 +309,35 @@ class SyncEngine:
         if masters:
             records = records + self.connectors[System.DYNAMICS].read_ids(kind, masters)
         return records
+
+    def _add_email_twins(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> None:
+        """Read the contacts that share an email with this run's unlinked contacts, on both sides.
+
+        An incremental read returns changed records only, so an unchanged contact with the
+        same email would be missed: the changed one would then be created a second time, or
+        linked past an ambiguity that the unchanged ones make. A connector without `find`
+        is skipped; HubSpot's own upsert by email keeps it from creating a second contact.
+        """
+        rule = self.mapping.pairs[kind].field_named(EMAIL_FIELD) if kind is Kind.CONTACT else None
+        if rule is None:
+            return
+        emails = []
+        for system in System:
+            property_name = rule.names_in(system)[0]
+            emails += [str(record.values[property_name]).strip() for record in records[system]
+                       if not record.deleted and record.values.get(property_name)
+                       and links.for_record(system, kind, record.id) is None]
+        if not emails:
+            return
+        for system in System:
+            find = getattr(self.connectors[system], "find", None)
+            if find is None:
+                continue
+            present = {record.id for record in records[system]}
+            found = [record for record in find(kind, rule.names_in(system)[0], emails) if record.id not in present]
+            records[system] += found
+            if found:
+                log.info("sync.email_twins_read", kind=str(kind), system=str(system), records=len(found))
 
     def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
         """Read the partners of linked records that changed on one side only."""
