@@ -36,6 +36,7 @@ SCALE_SIZES = (100_000, 1_000_000)
 def measure(matcher: str, dataset_name: str, size: int) -> dict:
     """Run one matcher on one data set in this process; return figures as a dict."""
     dataset = _load(dataset_name, size)
+    loaded_mib = _current_rss_mib()
     run = matchers.run_crmsync if matcher == "crmsync" else matchers.run_splink
     started = time.perf_counter()
     matches, possible = run(dataset)
@@ -47,7 +48,17 @@ def measure(matcher: str, dataset_name: str, size: int) -> dict:
         for outcome, scored in outcome_scores(matches, possible, dataset.truth, left_ids).items()
     }
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"matcher": matcher, "dataset": dataset.name, "seconds": seconds, "peak_mib": peak_kib / 1024, "scores": figures}
+    return {"matcher": matcher, "dataset": dataset.name, "seconds": seconds, "peak_mib": peak_kib / 1024,
+            "loaded_mib": loaded_mib, "scores": figures}
+
+
+def _current_rss_mib() -> float:
+    """Return this process's resident memory now, from /proc (Linux), or 0 elsewhere."""
+    try:
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except OSError:
+        return 0.0
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def _load(name: str, size: int) -> datasets.Dataset:

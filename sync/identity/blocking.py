@@ -49,7 +49,7 @@ class DomainRelation(enum.StrEnum):
     TYPO = "domain typo"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Address:
     """One normalised address split for blocking."""
 
@@ -57,7 +57,7 @@ class Address:
     domain: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CandidatePair:
     """Two addresses worth scoring: indexes into the left and right sequences."""
 

@@ -31,7 +31,7 @@ class NameKey(enum.Enum):
     COMPANY = MatchMethod.NAME_COMPANY
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyPair:
     """Indexes of a left and a right record paired by a key, and what decided it."""
 

@@ -15,7 +15,7 @@ class MatchMethod(enum.StrEnum):
     NAME_COMPANY = "name and company"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """A contact reduced to what matching compares. `id` is the record id in its own system.
 
@@ -33,7 +33,7 @@ class Candidate:
     emails: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A pair of records judged to be one person, with the score (0..100) and its reasons."""
 
@@ -44,7 +44,7 @@ class Match:
     evidence: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ambiguity:
     """Records that share one match key on a side; none of them is matched."""
 
