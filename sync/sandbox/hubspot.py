@@ -4,7 +4,7 @@ Point the client at it with `HubSpot(access_token=TOKEN, host=server.url)`. The 
 keeps contacts, companies and deals with their associations, owners, deal pipelines and
 property definitions in memory. `dump()` and `load()` carry that state between restarts.
 The HTTP side lives in `hubspot_routes`; search in `hubspot_search`; auth, rate limits
-and fault injection in `hubspot_limits`.
+and fault injection in `hubspot_limits`; property history in `hubspot_history`.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sync.sandbox import hubspot_history
 from sync.sandbox.http import Router
+from sync.sandbox.hubspot_history import History, SourceType, merged_history, record_changes
 from sync.sandbox.hubspot_limits import Fault, Gatekeeper
 from sync.sandbox.hubspot_schema import (
     ASSOCIATION_BY_ID, MODIFIED_PROPERTY, OBJECT_TYPES, SINGULAR, UNIQUE_PROPERTIES,
@@ -48,6 +50,8 @@ class StoredRecord:
     # before the last change, or None for a record search has not seen yet).
     indexed_at: datetime | None = None
     indexed: dict[str, str | None] | None = None
+    # Every value each property took, oldest first; see `hubspot_history`.
+    history: History = field(default_factory=dict)
 
 
 class HubSpotSandbox:
@@ -57,13 +61,15 @@ class HubSpotSandbox:
     `monotonic` drives the rate-limit windows (default: time.monotonic); tests pass a fake
     one so that windows pass without waiting. `search_lag_seconds` delays every change's
     appearance in search by that many seconds of `clock`, as HubSpot's index does.
-    `daily_limit` overrides the tier's daily request cap and `scopes` restricts the private
-    app's scopes (None grants all). Every public method is thread-safe.
+    `daily_limit` overrides the tier's daily request cap, which starts again at midnight in
+    `timezone`, the account's time zone. `scopes` restricts the private app's scopes (None
+    grants all). Every public method is thread-safe.
     """
 
     def __init__(self, token: str, clock: Callable[[], datetime] | None = None, tier: str = "professional",
                  *, rate_limits: bool = True, monotonic: Callable[[], float] | None = None,
-                 search_lag_seconds: float = 0.0, daily_limit: int | None = None, scopes: set[str] | None = None):
+                 search_lag_seconds: float = 0.0, daily_limit: int | None = None, scopes: set[str] | None = None,
+                 timezone: str = "UTC"):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, StoredRecord]] = {name: {} for name in OBJECT_TYPES}
@@ -79,7 +85,7 @@ class HubSpotSandbox:
         # (object type, merged id) -> the id of the record it was merged into.
         self.merged: dict[tuple[str, str], str] = {}
         self.gate = Gatekeeper(token, tier, monotonic or time.monotonic, rate_limits=rate_limits,
-                               daily_limit=daily_limit, scopes=scopes)
+                               daily_limit=daily_limit, scopes=scopes, wall_clock=self.clock, timezone=timezone)
         self.router = Router()
         self.router.before.extend([self.gate.check_token, self.gate.check_scopes, self.gate.check_faults,
                                    self.gate.check_rate])
@@ -115,6 +121,21 @@ class HubSpotSandbox:
                 record.indexed = None if seen is None else dict(seen)
                 self._delay_index(record, index_delay)
 
+    def set_rate_limits(self, tier: str, *, monotonic: Callable[[], float] | None = None,
+                        daily_limit: int | None = None, enabled: bool = True) -> None:
+        """Replace the rate limits with fresh windows and a fresh day's count.
+
+        For tests that get the sandbox from `Sandbox`: a tier, a fake monotonic clock shared
+        with the connector, a daily cap. The token, scopes, time zone and pending faults stay.
+        """
+        with self.lock:
+            old = self.gate
+            self.gate = Gatekeeper(old.token, tier, monotonic or time.monotonic, rate_limits=enabled,
+                                   faults=old.faults, daily_limit=daily_limit, scopes=old.scopes,
+                                   wall_clock=self.clock, timezone=old.timezone)
+            self.router.before = [getattr(self.gate, hook.__name__) if getattr(hook, "__self__", None) is old
+                                  else hook for hook in self.router.before]
+
     def _delay_index(self, record: StoredRecord, seconds: float | None) -> None:
         if seconds is not None:
             record.indexed_at = self.clock() + timedelta(seconds=seconds)
@@ -141,9 +162,12 @@ class HubSpotSandbox:
             if primary.id == merged.id:
                 raise InputError(400, "VALIDATION_ERROR", f"Cannot merge {SINGULAR[object_type]} {primary.id} into itself")
             values = _merged_values(object_type, primary, merged)
+            from_merged = [name for name, value in merged.properties.items()
+                           if value not in (None, "") and primary.properties.get(name) in (None, "")]
+            history = merged_history(primary.history, merged.history, from_merged)
             for old in (primary, merged):
                 del self.objects[object_type][old.id]
-            survivor = self._survivor(object_type, primary, values)
+            survivor = self._survivor(object_type, primary, values, history)
             self._move_associations(object_type, [primary.id, merged.id], survivor.id)
             for old_id in {primary.id, merged.id} - {survivor.id}:
                 self.merged[(object_type, old_id)] = survivor.id
@@ -152,13 +176,16 @@ class HubSpotSandbox:
                     self.merged[key] = survivor.id
             return survivor
 
-    def _survivor(self, object_type: str, primary: StoredRecord, values: dict[str, str | None]) -> StoredRecord:
+    def _survivor(self, object_type: str, primary: StoredRecord, values: dict[str, str | None],
+                  history: History) -> StoredRecord:
         now = self.clock()
         survivor_id = primary.id if object_type == "deals" else self._new_id()
         if survivor_id == primary.id:
             absorbed = (values.get("hs_merged_object_ids") or "").split(";")
             values["hs_merged_object_ids"] = ";".join(part for part in absorbed if part != primary.id)
-        survivor = StoredRecord(survivor_id, values, primary.created_at, now)
+        survivor = StoredRecord(survivor_id, values, primary.created_at, now, history=history)
+        computed = {name: values.get(name) for name in ("hs_merged_object_ids", ADDITIONAL_EMAILS) if name in values}
+        record_changes(survivor.history, computed, now, SourceType.CALCULATED)
         self._stamp(object_type, survivor, now)
         self.objects[object_type][survivor.id] = survivor
         return survivor
@@ -326,6 +353,7 @@ class HubSpotSandbox:
         record.properties.update(values)
         record.properties["createdate"] = format_time(created) if seed or "createdate" not in values \
             else values["createdate"]
+        record_changes(record.history, values, record.updated_at, _source(seed))
         self._stamp(object_type, record, record.updated_at)
         self.objects[object_type][record.id] = record
         return record
@@ -337,7 +365,9 @@ class HubSpotSandbox:
         self._check_unique(object_type, values, record.id)
         self._remember_indexed(record)
         record.properties.update(values)
-        self._stamp(object_type, record, modified_at or self.clock())
+        moment = modified_at or self.clock()
+        record_changes(record.history, values, moment, _source(seed))
+        self._stamp(object_type, record, moment)
         return record
 
     def _index_unique(self, object_type: str, record: StoredRecord) -> None:
@@ -372,6 +402,9 @@ class HubSpotSandbox:
             stage = record.properties.get("dealstage")
             if stage and not record.properties.get(f"hs_date_entered_{stage}"):
                 record.properties[f"hs_date_entered_{stage}"] = format_time(modified)
+        calculated = [name for name in record.properties if name in CALCULATED or name.startswith("hs_date_entered_")]
+        record_changes(record.history, {name: record.properties[name] for name in calculated}, modified,
+                       SourceType.CALCULATED)
 
     def _stage_outcome(self, properties: Mapping[str, Any]) -> tuple[bool, bool]:
         stage = self.find_stage(properties.get("pipeline") or "default", properties.get("dealstage"))
@@ -429,8 +462,9 @@ class HubSpotSandbox:
         return text
 
     def render(self, object_type: str, record: StoredRecord, properties: list[str] | None,
-               *, all_properties: bool = False, associations: list[str] | None = None) -> dict[str, Any]:
-        """Render a record as SimplePublicObject JSON, with the requested properties."""
+               *, all_properties: bool = False, associations: list[str] | None = None,
+               history: list[str] | None = None) -> dict[str, Any]:
+        """Render a record as SimplePublicObject JSON, with the requested properties and histories."""
         if all_properties:
             shown = dict(record.properties)
         else:
@@ -443,6 +477,8 @@ class HubSpotSandbox:
         }
         if record.archived:
             body["archivedAt"] = format_time(record.updated_at)
+        if history:
+            body["propertiesWithHistory"] = hubspot_history.render(record.history, history)
         if associations:
             body["associations"] = self._v3_associations(object_type, record.id, associations)
         return body
@@ -471,7 +507,8 @@ class HubSpotSandbox:
                 "records": {
                     object_type: [
                         {"id": item.id, "properties": item.properties, "createdAt": format_time(item.created_at),
-                         "updatedAt": format_time(item.updated_at), "archived": item.archived}
+                         "updatedAt": format_time(item.updated_at), "archived": item.archived,
+                         "history": hubspot_history.to_json(item.history)}
                         for item in table.values()
                     ]
                     for object_type, table in self.objects.items()
@@ -499,7 +536,8 @@ class HubSpotSandbox:
                 for item in items:
                     self.objects[object_type][item["id"]] = StoredRecord(
                         item["id"], dict(item["properties"]), parse_time(item["createdAt"]),
-                        parse_time(item["updatedAt"]), bool(item["archived"]))
+                        parse_time(item["updatedAt"]), bool(item["archived"]),
+                        history=hubspot_history.from_json(item.get("history")))
             self._unique_index = {}
             for object_type, records in self.objects.items():
                 for record in records.values():
@@ -525,6 +563,9 @@ DEFAULT_SHOWN = {
 PLURAL = {"contact": "contacts", "company": "companies", "deal": "deals"}
 # A contact's other emails, ";"-separated; a merge moves the absorbed contact's email here.
 ADDITIONAL_EMAILS = "hs_additional_emails"
+# Properties that HubSpot sets itself on every write; their history entries are CALCULATED.
+CALCULATED = frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate",
+                        "hs_is_closed_won", "hs_is_closed"})
 
 
 def _merged_values(object_type: str, primary: StoredRecord, merged: StoredRecord) -> dict[str, str | None]:
@@ -539,6 +580,11 @@ def _merged_values(object_type: str, primary: StoredRecord, merged: StoredRecord
         extra = [part for part in (primary.properties.get("hs_additional_emails") or "").split(";") if part]
         values["hs_additional_emails"] = ";".join(dict.fromkeys([*extra, str(merged.properties["email"])]))
     return values
+
+
+def _source(seed: bool) -> SourceType:
+    """Return CRM_UI for a seeded write, which plays a person editing in HubSpot, else API."""
+    return SourceType.CRM_UI if seed else SourceType.API
 
 
 def _folded(value: Any) -> str | None:

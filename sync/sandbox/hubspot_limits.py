@@ -1,7 +1,10 @@
 """Rate limits, bearer check and fault injection of the HubSpot sandbox.
 
 Each runs as a `Router.before` hook. The rate limit is a rolling window, as HubSpot's
-TEN_SECONDLY_ROLLING policy is, on a monotonic clock that tests can replace.
+TEN_SECONDLY_ROLLING policy is, on a monotonic clock that tests can replace. The daily
+count starts again at midnight in the account's time zone, on the wall clock. Another app
+on the same account can be played with `other_app`: its requests count in the same
+window and the same day, as HubSpot counts every app of an account together.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sync.sandbox.http import Request, Response, Route
 
@@ -51,11 +56,14 @@ class RollingWindow:
 
     def admit(self) -> float | None:
         """Count one request; return None if admitted, or the seconds until a slot frees up."""
-        now = self.monotonic()
-        self._expire(now)
+        return self.admit_at(self.monotonic())
+
+    def admit_at(self, moment: float) -> float | None:
+        """Count one request made at `moment`, no earlier than any request counted before."""
+        self._expire(moment)
         if len(self.times) >= self.limit:
-            return self.times[0] + self.seconds - now
-        self.times.append(now)
+            return self.times[0] + self.seconds - moment
+        self.times.append(moment)
         return None
 
     def remaining(self) -> int:
@@ -100,6 +108,20 @@ ROUTE_SCOPES = {
 
 
 @dataclass
+class OtherApp:
+    """Another app on the account, sending `per_second` requests at an even pace from `since`.
+
+    Its requests are counted lazily, when the gate next looks at the window.
+    """
+
+    per_second: float
+    since: float
+    sent: int = 0
+    # Requests that found the window full; HubSpot would have rejected them with 429.
+    rejected: int = 0
+
+
+@dataclass
 class Gatekeeper:
     """The before-hooks of the sandbox: authentication, injected faults and rate limits."""
 
@@ -112,6 +134,9 @@ class Gatekeeper:
     daily_limit: int | None = None
     # The scopes granted to the private app; None grants every scope.
     scopes: set[str] | None = None
+    # The wall clock and the account's time zone, which decide when the day starts again.
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         burst, daily = TIER_LIMITS[self.tier]
@@ -119,9 +144,55 @@ class Gatekeeper:
         self.search = RollingWindow(SEARCH_PER_SECOND, 1.0, self.monotonic)
         self.daily_limit = daily if self.daily_limit is None else self.daily_limit
         self.daily_used = 0
+        self._day: date | None = None
+        self.other: OtherApp | None = None
         # 429 answers by policy name, so tests can assert that a healthy run got none.
         self.rejections: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    # -- another app on the account -----------------------------------------------------
+
+    def other_app(self, per_second: float) -> OtherApp:
+        """Start another app that sends `per_second` requests from now on; 0 stops it.
+
+        Its requests count in the ten-second window and the day, never in `rejections` or
+        the router's counts. Returns the app, whose `sent` and `rejected` tests can read.
+        """
+        with self._lock:
+            self._other_app_catch_up()
+            self.other = OtherApp(per_second, self.monotonic()) if per_second > 0 else None
+            return self.other
+
+    def other_app_burst(self, count: int) -> int:
+        """Count `count` requests of another app, made now; return how many fitted in the window."""
+        with self._lock:
+            self._roll_day()
+            now = self.monotonic()
+            fitted = 0
+            for _ in range(count):
+                if self.burst.admit_at(now) is not None:
+                    break
+                fitted += 1
+            self.daily_used += fitted
+            return fitted
+
+    def _other_app_catch_up(self) -> None:
+        """Count the other app's requests made since it was last counted."""
+        app = self.other
+        if app is None:
+            return
+        now = self.monotonic()
+        due = int((now - app.since) * app.per_second)
+        step = 1.0 / app.per_second
+        for number in range(due):
+            moment = app.since + (number + 1) * step
+            # Requests older than the window would have left it already; they still count for the day.
+            if moment > now - WINDOW_SECONDS and self.burst.admit_at(moment) is not None:
+                app.rejected += 1
+                continue
+            app.sent += 1
+            self.daily_used += 1
+        app.since += due * step
 
     def check_token(self, request: Request, route: Route) -> Response | None:
         header = request.header("authorization") or ""
@@ -145,7 +216,8 @@ class Gatekeeper:
             return None
         # NOTE: the wording and context keys of HubSpot's 403 are not documented; this follows observed answers.
         message = "This app hasn't been granted all required scopes to make this call."
-        return Response(403, error_body("MISSING_SCOPES", message, context={"requiredGranularScopes": [needed]}))
+        return Response(403, error_body("MISSING_SCOPES", message, context={"requiredGranularScopes": [needed]}),
+                        self.headers())
 
     def check_faults(self, request: Request, route: Route) -> Response | None:
         fault = self._take_fault(request)
@@ -169,11 +241,13 @@ class Gatekeeper:
         return None
 
     def _fault_response(self, fault: Fault) -> Response:
-        headers = {} if fault.retry_after is None else {"Retry-After": _seconds(fault.retry_after)}
+        headers = self.headers()
+        if fault.retry_after is not None:
+            headers["Retry-After"] = _seconds(fault.retry_after)
         if fault.body is not None:
             return Response(fault.status, fault.body, headers)
         if fault.status == 429:
-            return Response(429, _rate_limit_body("TEN_SECONDLY_ROLLING"), {**self.headers(), **headers})
+            return Response(429, _rate_limit_body("TEN_SECONDLY_ROLLING"), headers)
         return Response(fault.status, error_body("INTERNAL_ERROR" if fault.status >= 500 else "VALIDATION_ERROR",
                                                  f"injected fault {fault.status}"), headers)
 
@@ -182,6 +256,8 @@ class Gatekeeper:
             return None
         is_search = request.method == "POST" and request.path.endswith("/search")
         with self._lock:
+            self._roll_day()
+            self._other_app_catch_up()
             if self.daily_used >= self.daily_limit:
                 self.rejections["DAILY"] += 1
                 return Response(429, _rate_limit_body("DAILY"), self._headers_locked())
@@ -194,12 +270,21 @@ class Gatekeeper:
         headers = {**self.headers(), "Retry-After": _seconds(wait)}
         return Response(429, _rate_limit_body(policy), headers)
 
+    def _roll_day(self) -> None:
+        """Start a new day's count at midnight in the account's time zone."""
+        today = self.wall_clock().astimezone(ZoneInfo(self.timezone)).date()
+        if self._day != today:
+            self._day = today
+            self.daily_used = 0
+
     def headers(self) -> dict[str, str]:
         """Rate-limit headers for a response, as HubSpot sends them to private apps."""
         with self._lock:
             return self._headers_locked()
 
     def _headers_locked(self) -> dict[str, str]:
+        self._roll_day()
+        self._other_app_catch_up()
         remaining = self.burst.remaining()
         daily_remaining = max(self.daily_limit - self.daily_used, 0)
         return {

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.sandbox.http import Request, Response
 from sync.sandbox.hubspot import DEFAULT_SHOWN, PLURAL, InputError, StoredRecord
+from sync.sandbox.hubspot_history import HISTORY_PAGE_LIMIT
 from sync.sandbox.hubspot_limits import error_body
 from sync.sandbox.hubspot_schema import ASSOCIATION_BY_ID, OBJECT_TYPES, SINGULAR, format_time
 from sync.sandbox.hubspot_search import RESULT_CAP, SearchError, check_request, compile_groups, sort_key
@@ -119,10 +120,13 @@ class Routes:
     # -- single objects ---------------------------------------------------------------
 
     def list_records(self, request: Request) -> Response:
+        """List one page; with `propertiesWithHistory`, a page contains at most 50 records whatever the limit."""
         object_type = request.params["type"]
         limit = int(request.arg("limit") or 10)
         if not 0 < limit <= MAX_LIST_LIMIT:
             raise InputError(400, "VALIDATION_ERROR", f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        if request.args("propertiesWithHistory"):
+            limit = min(limit, HISTORY_PAGE_LIMIT)
         after = int(request.arg("after") or 0)
         archived = _flag(request, "archived")
         chosen = sorted((item for item in self.sandbox.objects[object_type].values()
@@ -136,7 +140,8 @@ class Routes:
 
     def _render(self, request: Request, object_type: str, record: StoredRecord) -> dict[str, Any]:
         return self.sandbox.render(object_type, record, request.args("properties"),
-                                   associations=request.args("associations"))
+                                   associations=request.args("associations"),
+                                   history=request.args("propertiesWithHistory"))
 
     def read(self, request: Request) -> Response:
         object_type = request.params["type"]
@@ -228,9 +233,16 @@ class Routes:
     # -- batches ----------------------------------------------------------------------
 
     def batch_read(self, request: Request) -> Response:
+        """Read records by id; with `propertiesWithHistory`, at most 50 inputs, as HubSpot allows."""
         object_type = request.params["type"]
         body = request.json() or {}
         inputs = self._inputs(request)
+        history = body.get("propertiesWithHistory") or None
+        if history and len(inputs) > HISTORY_PAGE_LIMIT:
+            # HubSpot's wording, as quoted by connectors that hit this limit.
+            raise InputError(400, "VALIDATION_ERROR",
+                             f"The maximum number of inputs supported in a batch request for property histories "
+                             f"is {HISTORY_PAGE_LIMIT}. Please reduce the number of items and try again")
         started = self.sandbox.clock()
         archived = _flag(request, "archived")
         results, missing = [], []
@@ -243,7 +255,7 @@ class Routes:
                     raise
                 missing.append(str(item["id"]))
                 continue
-            results.append(self.sandbox.render(object_type, record, body.get("properties")))
+            results.append(self.sandbox.render(object_type, record, body.get("properties"), history=history))
         if inputs and not results:
             raise InputError(404, "OBJECT_NOT_FOUND", _not_found_error(object_type, missing)["message"],
                              {"ids": missing})

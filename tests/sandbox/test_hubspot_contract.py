@@ -362,3 +362,220 @@ def test_deal_stage_entry_times_are_stamped():
     properties = sandbox.records("deals")[0]["properties"]
     assert properties["hs_date_entered_qualifiedtobuy"].startswith("2026-01-05")
     assert properties["hs_date_entered_closedwon"].startswith("2026-01-06")
+
+
+RATE_HEADERS = ("X-HubSpot-RateLimit-Max", "X-HubSpot-RateLimit-Remaining",
+                "X-HubSpot-RateLimit-Interval-Milliseconds", "X-HubSpot-RateLimit-Daily",
+                "X-HubSpot-RateLimit-Daily-Remaining")
+
+
+def test_rate_headers_on_errors(client, sandbox):
+    """Error responses carry the rate-limit headers too: 400, 404, 409 and an injected 503."""
+    sandbox.add_record("contacts", {"email": "pat@example.com"})
+    sandbox.inject("/crm/v3/objects/deals$", 503)
+    calls = [
+        lambda: client.crm.companies.basic_api.create({"properties": {"nosuchproperty": "x"}}),
+        lambda: client.crm.companies.basic_api.get_by_id("424242"),
+        lambda: client.crm.contacts.basic_api.create({"properties": {"email": "pat@example.com"}}),
+        lambda: client.crm.deals.basic_api.get_page(),
+    ]
+    statuses = []
+    for call in calls:
+        with pytest.raises(ApiException) as caught:
+            call()
+        statuses.append(caught.value.status)
+        assert all(name in caught.value.headers for name in RATE_HEADERS), caught.value.status
+
+    assert statuses == [400, 404, 409, 503]
+
+
+def test_rate_headers_on_403(clock):
+    """A 403 for a missing scope carries the rate-limit headers."""
+    sandbox = HubSpotSandbox(TOKEN, clock=clock.now, monotonic=clock.monotonic, scopes={"crm.objects.contacts.read"})
+    server = start_server(sandbox.router)
+    try:
+        with pytest.raises(ApiException) as caught:
+            HubSpot(access_token=TOKEN, host=server.url).crm.deals.basic_api.get_page()
+    finally:
+        server.stop()
+
+    assert caught.value.status == 403
+    assert all(name in caught.value.headers for name in RATE_HEADERS)
+
+
+def test_rate_headers_on_207(client, sandbox):
+    """A 207 batch response carries the rate-limit headers."""
+    kept = sandbox.add_record("deals", {"dealname": "A"})
+
+    _, status, headers = client.crm.deals.batch_api.read_with_http_info(
+        {"inputs": [{"id": kept}, {"id": "424242"}]})
+
+    assert status == 207
+    assert all(name in headers for name in RATE_HEADERS)
+
+
+def test_other_app_burst_counts(clock):
+    """Requests of another app on the account count in the ten-second window the headers report."""
+    sandbox = HubSpotSandbox(TOKEN, clock=clock.now, tier="starter", monotonic=clock.monotonic)
+    server = start_server(sandbox.router)
+    api = HubSpot(access_token=TOKEN, host=server.url).crm.companies.basic_api
+    try:
+        fitted = sandbox.gate.other_app_burst(95)
+        _, _, headers = api.get_page_with_http_info()
+        clock.advance(10)
+        _, _, later = api.get_page_with_http_info()
+    finally:
+        server.stop()
+
+    assert fitted == 95
+    assert headers["X-HubSpot-RateLimit-Remaining"] == "4"
+    assert later["X-HubSpot-RateLimit-Remaining"] == "99"
+    assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == str(250_000 - 96)
+
+
+def test_other_app_steady_rate(clock):
+    """Another app at 7 requests per second keeps about 70 requests in the window."""
+    sandbox = HubSpotSandbox(TOKEN, clock=clock.now, tier="starter", monotonic=clock.monotonic)
+    server = start_server(sandbox.router)
+    api = HubSpot(access_token=TOKEN, host=server.url).crm.companies.basic_api
+    try:
+        other = sandbox.gate.other_app(7)
+        clock.advance(30)
+        _, _, headers = api.get_page_with_http_info()
+    finally:
+        server.stop()
+
+    assert headers["X-HubSpot-RateLimit-Remaining"] == str(100 - 70 - 1)
+    assert other.sent == 210
+    assert other.rejected == 0
+    assert not sandbox.gate.rejections
+
+
+def test_daily_limit_resets_at_midnight(clock):
+    """The daily count starts again at midnight in the account's time zone, not in UTC."""
+    sandbox = HubSpotSandbox(TOKEN, clock=clock.now, monotonic=clock.monotonic, daily_limit=2,
+                             timezone="Europe/Paris")
+    server = start_server(sandbox.router)
+    no_retry = Retry(total=0, respect_retry_after_header=False, raise_on_status=False)
+    api = HubSpot(access_token=TOKEN, host=server.url, retry=no_retry).crm.companies.basic_api
+    try:
+        api.get_page()
+        api.get_page()
+        with pytest.raises(ApiException) as caught:
+            api.get_page()
+        clock.advance(11 * 3600)  # 23:00 UTC, midnight in Paris
+        _, _, headers = api.get_page_with_http_info()
+    finally:
+        server.stop()
+
+    assert caught.value.status == 429
+    assert '"policyName": "DAILY"' in caught.value.body
+    assert caught.value.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
+    assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "1"
+
+
+def test_history_single_read(client, sandbox, clock):
+    """GET with propertiesWithHistory returns each value with its time and source, newest first."""
+    contact = sandbox.add_record("contacts", {"email": "pat@example.com", "firstname": "Old"})
+    clock.advance(60)
+    client.crm.contacts.basic_api.update(contact, {"properties": {"firstname": "New"}})
+
+    read = client.crm.contacts.basic_api.get_by_id(contact, properties_with_history=["firstname", "jobtitle"])
+
+    entries = read.properties_with_history["firstname"]
+    assert [entry.value for entry in entries] == ["New", "Old"]
+    assert [entry.source_type for entry in entries] == ["API", "CRM_UI"]
+    assert entries[0].timestamp.isoformat() == "2024-03-01T12:01:00+00:00"
+    assert entries[1].timestamp.isoformat() == "2024-03-01T12:00:00+00:00"
+    assert "jobtitle" not in read.properties_with_history
+
+
+def test_history_same_value_no_entry(client, sandbox, clock):
+    """Writing a property's current value again adds no history entry; the modified time does change."""
+    company = sandbox.add_record("companies", {"name": "Acme"})
+    clock.advance(60)
+    client.crm.companies.basic_api.update(company, {"properties": {"name": "Acme"}})
+
+    read = client.crm.companies.basic_api.get_by_id(company, properties_with_history=["name", "hs_lastmodifieddate"])
+
+    assert len(read.properties_with_history["name"]) == 1
+    assert len(read.properties_with_history["hs_lastmodifieddate"]) == 2
+    assert read.properties_with_history["hs_lastmodifieddate"][0].source_type == "CALCULATED"
+
+
+def test_history_batch_read(client, sandbox, clock):
+    """Batch read returns the history of each record."""
+    first = sandbox.add_record("deals", {"dealname": "A", "amount": "10"})
+    second = sandbox.add_record("deals", {"dealname": "B"})
+    clock.advance(5)
+    sandbox.update_record("deals", first, {"amount": "20"})
+
+    page = client.crm.deals.batch_api.read({"inputs": [{"id": first}, {"id": second}],
+                                            "propertiesWithHistory": ["amount"]})
+
+    by_id = {item.id: item.properties_with_history for item in page.results}
+    assert [entry.value for entry in by_id[first]["amount"]] == ["20", "10"]
+    assert by_id[second] == {}
+
+
+def test_history_batch_cap(client, sandbox):
+    """Batch read takes at most 50 inputs with propertiesWithHistory, and 100 without."""
+    ids = [{"id": sandbox.add_record("companies", {"name": f"c{number}"})} for number in range(51)]
+
+    with pytest.raises(ApiException) as caught:
+        client.crm.companies.batch_api.read({"inputs": ids, "propertiesWithHistory": ["name"]})
+    plain = client.crm.companies.batch_api.read({"inputs": ids})
+
+    assert caught.value.status == 400
+    assert "for property histories is 50" in caught.value.body
+    assert len(plain.results) == 51
+
+
+def test_history_list_page(client, sandbox):
+    """A list page with propertiesWithHistory contains at most 50 records and pages on."""
+    for number in range(60):
+        sandbox.add_record("companies", {"name": f"c{number}"})
+
+    page = client.crm.companies.basic_api.get_page(limit=100, properties_with_history=["name"])
+
+    assert len(page.results) == 50
+    assert page.paging.next.after
+    assert page.results[0].properties_with_history["name"][0].value == "c0"
+
+
+def test_history_follows_merge(client, sandbox, clock):
+    """A merge survivor keeps the history of each value it kept, primary first."""
+    primary = sandbox.add_record("contacts", {"email": "pat@example.com", "firstname": "Pat"})
+    clock.advance(10)
+    merged = sandbox.add_record("contacts", {"email": "lee@example.com", "firstname": "P.", "jobtitle": "CEO"})
+    clock.advance(10)
+
+    survivor = client.crm.contacts.basic_api.merge({"primaryObjectId": primary, "objectIdToMerge": merged})
+    read = client.crm.contacts.basic_api.get_by_id(survivor.id,
+                                                   properties_with_history=["firstname", "jobtitle", "hs_merged_object_ids"])
+
+    history = read.properties_with_history
+    assert [entry.value for entry in history["firstname"]] == ["Pat"]
+    assert history["jobtitle"][0].timestamp.isoformat() == "2024-03-01T12:00:10+00:00"
+    assert history["hs_merged_object_ids"][0].timestamp.isoformat() == "2024-03-01T12:00:20+00:00"
+
+
+def test_history_round_trip(sandbox, clock):
+    """load(dump()) keeps property history."""
+    contact = sandbox.add_record("contacts", {"email": "a@x.com", "firstname": "A"})
+    sandbox.update_record("contacts", contact, {"firstname": "B"})
+
+    copy = HubSpotSandbox(TOKEN, clock=clock.now)
+    copy.load(sandbox.dump())
+
+    assert copy.objects["contacts"][contact].history == sandbox.objects["contacts"][contact].history
+    assert copy.dump() == sandbox.dump()
+
+
+def test_search_ignores_history(client, sandbox):
+    """Search has no propertiesWithHistory: results come back without history."""
+    sandbox.add_record("companies", {"name": "Acme"})
+
+    page = client.crm.companies.search_api.do_search(search_body(propertiesWithHistory=["name"]))
+
+    assert page.results[0].properties_with_history is None

@@ -2,7 +2,8 @@
 
 The official client runs unchanged, pointed at `settings.host`. Every call goes through
 one `Caller`, which paces, retries and translates errors; urllib3's own retries are off
-so that nothing retries twice.
+so that nothing retries twice. Every response passes its rate-limit headers to the pacer
+(see `transport`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sync.connectors.hubspot.limits import Pacer
 from sync.connectors.hubspot.paging import LIST_PAGE_SIZE, list_all, search_modified_since
 from sync.connectors.hubspot.pipelines import DealStage, stages_of
 from sync.connectors.hubspot.retry import Caller
+from sync.connectors.hubspot.transport import observing_api_factory
 from sync.connectors.hubspot.values import format_time, parse_time
 from sync.connectors.hubspot.writing import KEY_PROPERTIES, BatchWriter
 from sync.errors import RecordError
@@ -37,6 +39,8 @@ NO_RETRY = Retry(total=0, redirect=0, respect_retry_after_header=False, raise_on
 
 # Lists the ids merged into a record, separated by ";" (contacts and companies).
 MERGED_PROPERTY = "hs_merged_object_ids"
+# Batch read accepts at most 50 inputs when it returns property history, against 100 without.
+HISTORY_BATCH_SIZE = 50
 
 __all__ = ["KEY_PROPERTIES", "MERGED_PROPERTY", "HubSpotConnector", "merged_ids"]
 
@@ -59,9 +63,13 @@ class HubSpotConnector:
         self.settings = settings
         self.wall_clock = wall_clock or (lambda: datetime.now(UTC))
         sleep = sleep or time.sleep
-        self.caller = Caller(Pacer(settings.tier, clock=clock or time.monotonic, sleep=sleep), sleep=sleep)
+        self.pacer = Pacer(settings.tier, clock=clock or time.monotonic, sleep=sleep, timezone=settings.timezone,
+                           wall_clock=self.wall_clock)
+        self.caller = Caller(self.pacer, sleep=sleep)
+        # Every response, whatever its status, reports HubSpot's rate-limit headers to the pacer.
+        observe = observing_api_factory(lambda headers, is_search: self.pacer.observe(headers, is_search=is_search))
         client = HubSpot(access_token=settings.access_token.get_secret_value(), host=settings.host,
-                         retry=NO_RETRY)
+                         retry=NO_RETRY, api_factory=observe)
         # Each attribute access builds a new API client with its own connection pool; build them once.
         self._basic = {kind: getattr(client.crm, HUBSPOT_OBJECTS[kind]).basic_api for kind in Kind}
         self._batch = {kind: getattr(client.crm, HUBSPOT_OBJECTS[kind]).batch_api for kind in Kind}
@@ -182,16 +190,43 @@ class HubSpotConnector:
         found: dict[str, Any] = {}
         for chunk in chunks(list(dict.fromkeys(ids))):
             body = {"inputs": [{"id": record_id} for record_id in chunk], "properties": self.properties[kind]}
-            try:
-                page = self._call(f"batch read {HUBSPOT_OBJECTS[kind]}", lambda body=body: self._batch[kind].read(
-                    body, archived=False, _request_timeout=self._timeout), kind=kind)
-            except RecordError as error:
-                if error.category != "OBJECT_NOT_FOUND":
-                    raise
-                continue  # HubSpot returns 404 when none of the ids exists
-            found.update((str(item.id), item) for item in page.results or [])
+            found.update((str(item.id), item) for item in self._batch_read(kind, body))
         refs = self._read_refs(kind, list(found))
         return [self._record(kind, item, refs.get(item_id, {})) for item_id, item in found.items()]
+
+    def property_change_times(self, kind: Kind, ids: Sequence[str],
+                              properties: Sequence[str]) -> dict[str, dict[str, datetime]]:
+        """Return when each requested property of each record last changed, from HubSpot's property history.
+
+        Costs one batch read with `propertiesWithHistory` per 50 ids, the most HubSpot accepts
+        with history, paced and retried like every call; search returns no history. The
+        result maps record id, then property name, to the time of the property's newest
+        history entry, as an aware UTC datetime. Records that do not exist are left out,
+        and so are properties that never had a value. An id merged into another record
+        comes back under the survivor's id, as in `read_ids`.
+        """
+        names = list(dict.fromkeys(properties))
+        times: dict[str, dict[str, datetime]] = {}
+        if not names:
+            return times
+        for chunk in chunks(list(dict.fromkeys(ids)), HISTORY_BATCH_SIZE):
+            body = {"inputs": [{"id": record_id} for record_id in chunk], "properties": ["hs_object_id"],
+                    "propertiesWithHistory": names}
+            for item in self._batch_read(kind, body, "with property history"):
+                times[str(item.id)] = _latest_changes(item.properties_with_history or {})
+        return times
+
+    def _batch_read(self, kind: Kind, body: dict[str, Any], detail: str = "") -> list[Any]:
+        """Run one batch read and return its records; none when HubSpot returns 404 because no id exists."""
+        operation = " ".join(part for part in (f"batch read {HUBSPOT_OBJECTS[kind]}", detail) if part)
+        try:
+            page = self._call(operation, lambda: self._batch[kind].read(
+                body, archived=False, _request_timeout=self._timeout), kind=kind)
+        except RecordError as error:
+            if error.category != "OBJECT_NOT_FOUND":
+                raise
+            return []
+        return list(page.results or [])
 
     # -- writing ----------------------------------------------------------------------
 
@@ -257,6 +292,16 @@ def merged_ids(record: Record) -> list[str]:
     """Return the ids that HubSpot merged into this record, from `hs_merged_object_ids`."""
     text = record.values.get(MERGED_PROPERTY) or ""
     return [part.strip() for part in str(text).split(";") if part.strip()]
+
+
+def _latest_changes(history: dict[str, list[Any]]) -> dict[str, datetime]:
+    """Return each property's newest history time in UTC; HubSpot's order of entries is not relied on."""
+    latest: dict[str, datetime] = {}
+    for name, entries in history.items():
+        times = [moment.astimezone(UTC) for entry in entries or [] if (moment := _aware(entry.timestamp))]
+        if times:
+            latest[name] = max(times)
+    return latest
 
 
 def _aware(moment: datetime | None) -> datetime | None:

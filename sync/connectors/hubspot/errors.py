@@ -8,17 +8,48 @@ from __future__ import annotations
 
 import enum
 import json
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sync.errors import ConfigError, CrmsyncError, Problem, RecordError, TransientError
 
 
 class DailyLimitError(TransientError):
-    """The account used up its daily request limit; retrying before the reset is pointless.
+    """The account's daily request limit is used up, or down to the reserve crmsync leaves.
 
     HubSpot resets the daily limit at midnight in the account's time zone, so the caller
-    does not retry this error; the next scheduled run tries again.
+    does not retry this error before then. The run stops. The engine keeps the cursor of
+    the kind it was reading or writing, so the first run after the reset goes on from there.
+    `reserve` is set when crmsync stopped by itself, before HubSpot returned 429.
     """
+
+    def __init__(self, operation: str, *, limit: int | None = None, remaining: int | None = None,
+                 reserve: int | None = None, resets_at: datetime | None = None, timezone: str | None = None,
+                 status: int | None = None):
+        self.operation = operation
+        self.limit = limit
+        self.remaining = remaining
+        self.reserve = reserve
+        self.resets_at = resets_at
+        self.timezone = timezone
+        if reserve is not None:
+            cause = (f"HubSpot {operation} was not sent: the account has {remaining} of its daily limit of "
+                     f"{limit} requests left, and crmsync leaves the last {reserve} to other apps")
+        else:
+            cause = f"HubSpot {operation} failed: the account's daily limit of {limit or 'its'} requests is used up"
+        super().__init__(f"{cause}. {_reset_text(resets_at, timezone)}", status=status)
+
+
+def _reset_text(resets_at: datetime | None, timezone: str | None) -> str:
+    if resets_at is None or timezone is None:
+        return "The limit resets at midnight in the account's time zone; the next run after that goes on from here"
+    local = resets_at.astimezone(ZoneInfo(timezone))
+    when = f"{local:%Y-%m-%d %H:%M} {timezone}"
+    if local.utcoffset():
+        when += f" ({resets_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+    return (f"The limit resets at midnight in the account's time zone (hubspot.timezone), at {when}; "
+            "the next run after that goes on from here")
 
 
 class ErrorFamily(enum.StrEnum):
@@ -62,11 +93,17 @@ def parse_body(body: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def retry_after_seconds(headers: Any) -> float | None:
-    """Read the wait a 429 or 503 asks for: Retry-After, else HubSpot's window length."""
+def retry_after_seconds(headers: Any, *, window: bool = True) -> float | None:
+    """Return the wait before retrying a 429 or 503: Retry-After, else (with `window`) HubSpot's window length.
+
+    Every response carries the window length, so only a 429 should fall back to it.
+    """
     if not headers:
         return None
-    for name, scale in (("Retry-After", 1.0), ("X-HubSpot-RateLimit-Interval-Milliseconds", 0.001)):
+    names = [("Retry-After", 1.0)]
+    if window:
+        names.append(("X-HubSpot-RateLimit-Interval-Milliseconds", 0.001))
+    for name, scale in names:
         value = headers.get(name)
         if value is None:
             continue
@@ -89,12 +126,11 @@ def error_for(status: int, body: Any, headers: Any = None, *, operation: str, ki
     message = str(data.get("message") or f"HTTP {status}")
     family = family_of(status)
     if status == 429 and data.get("policyName") == "DAILY":
-        remaining = (headers or {}).get("X-HubSpot-RateLimit-Daily")
-        return DailyLimitError(f"HubSpot {operation} failed: the account's daily limit of {remaining or 'its'} "
-                               "requests is used up; it resets at midnight in the account's time zone",
-                               status=status)
+        limit = (headers or {}).get("X-HubSpot-RateLimit-Daily")
+        return DailyLimitError(operation, limit=int(limit) if str(limit or "").isdigit() else None,
+                               remaining=0, status=status)
     if family is ErrorFamily.TRANSIENT:
-        wait = retry_after_seconds(headers) if status in (429, 503) else None
+        wait = retry_after_seconds(headers, window=status == 429) if status in (429, 503) else None
         return TransientError(f"HubSpot {operation} failed with {status} {category}: {message}".replace("  ", " "),
                               status=status, retry_after=wait)
     if family is ErrorFamily.CONFIG:

@@ -55,8 +55,8 @@ class Caller:
         """Run `request`, retrying transient failures.
 
         Raises TransientError once the attempts are used up, DailyLimitError (a
-        TransientError) at once when the daily limit is used up, ConfigError on 401 or 403,
-        and RecordError on other 4xx answers.
+        TransientError) at once when the daily limit is used up or down to its reserve,
+        ConfigError on 401 or 403, and RecordError on other 4xx responses.
         """
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
@@ -68,12 +68,15 @@ class Caller:
         )
         try:
             return retrying(self._once, operation, request, kind, search)
+        except DailyLimitError as error:
+            log.error("hubspot.daily_limit_stop", operation=operation, error=str(error))
+            raise
         except TransientError as error:
             log.error("hubspot.gave_up", operation=operation, attempts=self.attempts, error=str(error))
             raise
 
     def _once(self, operation: str, request: Callable[[], T], kind: str | None, search: bool) -> T:
-        self.pacer.before(search)
+        self.pacer.before(search, operation)
         try:
             return request()
         except urllib3.exceptions.HTTPError as error:
@@ -81,7 +84,10 @@ class Caller:
         except Exception as error:
             if not _is_api_exception(error):
                 raise
-            raise error_for(error.status, error.body, error.headers, operation=operation, kind=kind) from None
+            failure = error_for(error.status, error.body, error.headers, operation=operation, kind=kind)
+            if isinstance(failure, DailyLimitError):
+                failure = self.pacer.daily.used_up(operation, failure.limit)
+            raise failure from None
 
     @staticmethod
     def _wait(state: RetryCallState) -> float:

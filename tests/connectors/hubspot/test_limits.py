@@ -66,8 +66,8 @@ def test_429_waits_interval(clock):
     assert clock.sleeps == [10.0]
 
 
-def test_daily_limit_not_retried(clock):
-    """A used-up daily limit raises DailyLimitError at once, without waiting for the reset."""
+def test_daily_reserve_stops_first(clock):
+    """The daily reserve stops the connector before HubSpot has to return 429 DAILY."""
     sandbox = HubSpotSandbox(TOKEN, clock=clock.now, monotonic=clock.monotonic, daily_limit=3)
 
     def read_many(connector):
@@ -79,8 +79,33 @@ def test_daily_limit_not_retried(clock):
 
     assert isinstance(caught.value, TransientError)
     assert "daily limit of 3 requests" in str(caught.value)
+    assert "2024-03-02 00:00 UTC" in str(caught.value)
     assert clock.sleeps == []
-    assert sandbox.gate.rejections["DAILY"] == 1
+    assert sandbox.router.counts["hubspot.list"] == 2
+    assert not sandbox.gate.rejections
+
+
+def test_daily_429_not_retried(clock):
+    """A 429 DAILY raises DailyLimitError at once, and later calls wait for the reset without sending."""
+    sandbox = HubSpotSandbox(TOKEN, clock=clock.now, monotonic=clock.monotonic)
+    body = {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
+            "policyName": "DAILY"}
+    sandbox.inject("/crm/v3/objects/companies$", 429, body=body)
+    server = start_server(sandbox.router)
+    try:
+        connector = make_connector(server.url, clock, TOKEN)
+        with pytest.raises(DailyLimitError) as first:
+            connector.read(Kind.COMPANY, None)
+        with pytest.raises(DailyLimitError):
+            connector.read(Kind.CONTACT, None)
+        clock.advance(12 * 3600)
+        connector.read(Kind.CONTACT, None)
+    finally:
+        server.stop()
+
+    assert first.value.resets_at.isoformat() == "2024-03-02T00:00:00+00:00"
+    assert clock.sleeps == []
+    assert sandbox.router.counts["hubspot.list"] == 2
 
 
 def test_missing_scope_config_error(clock):
