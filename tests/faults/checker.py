@@ -111,10 +111,11 @@ class Checker:
                 self.report.add(f"{kind} link {link.id} joins two different entities: e{present[0]} and e{present[1]}")
 
     def _deleted_on(self, kind: Kind, system: System, link) -> bool:
+        """Say whether the missing `system` record of a link was deleted or merged away on purpose."""
         other = self.by_id.get((system.other, kind, link.record_id(system.other)))
         number = token_of(self._key(other)) if other is not None else None
         entity = self.world.ledger.entities.get(number) if number is not None else None
-        return entity is not None and entity.deleted is system
+        return entity is not None and system in (entity.deleted, entity.merged_on)
 
     # -- entities ---------------------------------------------------------------------
 
@@ -128,6 +129,9 @@ class Checker:
             if found[entity.deleted]:
                 self.report.add(f"{entity.label} was deleted in {entity.deleted} and exists there again")
             return
+        if entity.merged_into is not None:
+            self._check_merged(entity, found)
+            return
         missing = [system for system in System if not found[system]]
         if missing:
             self._check_unsynced(entity, found, missing)
@@ -138,6 +142,23 @@ class Checker:
             return
         self.report.checked_pairs += 1
         self._check_values(entity, hubspot, dynamics)
+
+    def _check_merged(self, entity: Entity, found: dict[System, list[Record]]) -> None:
+        """A contact merged into another on one side: its record on the other side stays,
+        unchanged by crmsync's merge handling, and waits in the retry queue for a person."""
+        merged_on = entity.merged_on
+        if merged_on is System.HUBSPOT and found[System.HUBSPOT]:
+            self.report.add(f"{entity.label} was merged away in HubSpot and exists there again")
+        other = merged_on.other if merged_on is not None else System.DYNAMICS
+        if not found[other]:
+            self.report.add(f"{entity.label} was merged in {merged_on}; its {other} record was lost")
+            return
+        record = found[other][0]
+        if (record.system, entity.kind, record.id) in self.queued:
+            self.report.queued += 1
+        else:
+            self.report.add(f"{entity.label} was merged into e{entity.merged_into} in {merged_on}; its {other} "
+                            f"record {record.id} is not in the retry queue for review")
 
     def _check_unsynced(self, entity: Entity, found: dict[System, list[Record]], missing: list[System]) -> None:
         if len(missing) == 2:

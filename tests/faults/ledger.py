@@ -56,6 +56,9 @@ class Entity:
     invalid: str | None = None
     # The side where the generator archived or deleted the record.
     deleted: System | None = None
+    # The entity this one was merged into, and the side where the merge happened.
+    merged_into: int | None = None
+    merged_on: System | None = None
 
     @property
     def label(self) -> str:
@@ -139,14 +142,16 @@ class Ledger:
         for name, value in values.items():
             fields.setdefault(name, FieldExpectation()).pending[system] = (seq, value)
 
-    def settle(self, entity: Entity, before: int, newer: System | None = None) -> None:
+    def settle(self, entity: Entity, before: int | None, newer: System | dict[str, System] | None = None) -> None:
         """Mark that a run which started at `before` synced the entity's pair completely.
 
-        `newer` is the side whose record was modified last when the run read it, if known.
+        `newer` is the side that latest_wins picks when the run read the pair, for every
+        field or by field name, if known.
         """
         certain = entity.number not in self.uncertain
-        for expectation in self.fields.get(entity.number, {}).values():
-            expectation.settle(before, newer if certain else None)
+        for name, expectation in self.fields.get(entity.number, {}).items():
+            side = newer.get(name) if isinstance(newer, dict) else newer
+            expectation.settle(before, side if certain else None)
         self.uncertain.discard(entity.number)
 
     def mark_uncertain(self, numbers: set[int] | None = None) -> None:
@@ -163,6 +168,11 @@ class Ledger:
         """Return the certain entities with a field edited on both sides since it last synced."""
         return [number for number, fields in self.fields.items()
                 if number not in self.uncertain and any(len(f.pending) == 2 for f in fields.values())]
+
+    def forget_values(self, entity: Entity) -> None:
+        """Drop what the entity's fields may end as: a merge sets them from two records."""
+        self.fields[entity.number] = {}
+        self.uncertain.discard(entity.number)
 
     def creators(self, entity: Entity) -> set[System]:
         """Return the sides where the generator created the entity's record."""

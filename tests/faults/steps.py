@@ -39,6 +39,7 @@ class Action(enum.StrEnum):
     EDIT = "edit"
     EDIT_BOTH = "edit_same_field_both_sides"
     DELETE = "delete"
+    MERGE = "merge"
     FAULT = "fault"
     RUN = "run"
     RUN_SUBPROCESS = "run_subprocess"
@@ -55,7 +56,7 @@ class Mix:
     @classmethod
     def ci(cls) -> Mix:
         return cls({Action.CREATE: 14, Action.CREATE_TWIN: 2, Action.CREATE_INVALID: 1, Action.EDIT: 30,
-                    Action.EDIT_BOTH: 8, Action.DELETE: 1, Action.FAULT: 14, Action.RUN: 18,
+                    Action.EDIT_BOTH: 8, Action.DELETE: 1, Action.MERGE: 1, Action.FAULT: 14, Action.RUN: 18,
                     Action.RUN_SUBPROCESS: 3, Action.DRY_RUN: 3})
 
     @classmethod
@@ -168,7 +169,7 @@ class Generator:
     def _live(self, system: System | None = None) -> list[tuple[Entity, list[System]]]:
         found = []
         for entity in self.world.ledger.entities.values():
-            if entity.deleted is not None or entity.invalid is not None:
+            if entity.deleted is not None or entity.invalid is not None or entity.merged_into is not None:
                 continue
             sides = [side for side in System if side in entity.ids and (system is None or side is system)]
             if sides:
@@ -232,6 +233,22 @@ class Generator:
         system = self.random.choice(sides)
         self.world.delete_record(entity, system)
         return f"{entity.label} in {system}"
+
+    def _merge(self) -> str:
+        """Merge two linked contacts on one side, as a person cleaning duplicates would.
+
+        Only contacts without a company: a HubSpot merge keeps the associations of both, so
+        the survivor could end with two companies, which one Dataverse lookup cannot hold.
+        """
+        linked = [entity for entity, sides in self._live() if entity.kind is Kind.CONTACT and len(sides) == 2
+                  and self.world.store.link_for(System.HUBSPOT, Kind.CONTACT, entity.ids[System.HUBSPOT]) is not None
+                  and not self.world.sandbox.hubspot.associations("contacts", entity.ids[System.HUBSPOT], "companies")]
+        if len(linked) < 2:
+            return "fewer than two linked contacts without a company"
+        primary, absorbed = self.random.sample(linked, 2)
+        system = self.random.choice(list(System))
+        self.world.merge_contacts(primary, absorbed, system)
+        return f"{absorbed.label} into {primary.label} in {system}"
 
     def _fault(self) -> str:
         sandbox = self.world.sandbox

@@ -31,6 +31,7 @@ from sync.engine.run import RunMode, RunResult, SyncEngine
 from sync.errors import CrmsyncError
 from sync.model import DATAVERSE_ENTITY_SETS, HUBSPOT_OBJECTS, Kind, System
 from sync.runtime import load_checked_mapping
+from sync.sandbox.dataverse_merge import merge
 from sync.sandbox.server import Sandbox
 from sync.settings import load_settings
 from sync.state import StateStore
@@ -279,6 +280,23 @@ class World:
             self.sandbox.dataverse.delete_row(DATAVERSE_ENTITY_SETS[entity.kind], entity.ids[system])
         entity.deleted = system
 
+    def merge_contacts(self, primary: Entity, absorbed: Entity, system: System) -> None:
+        """Merge `absorbed`'s contact into `primary`'s on one side, as a user would there."""
+        self.clock.advance(1)
+        if system is System.HUBSPOT:
+            survivor = self.sandbox.hubspot.merge("contacts", primary.ids[system], absorbed.ids[system])
+            self.learn(primary, system, survivor.id)
+        else:
+            reference = "Microsoft.Dynamics.CRM.contact"
+            merge(self.sandbox.dataverse.store, {
+                "Target": {"@odata.type": reference, "contactid": primary.ids[system]},
+                "Subordinate": {"@odata.type": reference, "contactid": absorbed.ids[system]},
+                "UpdateContent": {"@odata.type": reference},
+                "PerformParentingChecks": False,
+            })
+        absorbed.merged_into, absorbed.merged_on = primary.number, system
+        self.ledger.forget_values(primary)
+
     # Set by the step generator: edits a row during a run (see RacingConnector).
     race_edit: Any = None
 
@@ -324,9 +342,14 @@ class World:
                     self.discover(system, kind)
         return result
 
-    def _newer_sides(self) -> dict[int, System]:
-        """Return, for entities edited on both sides, the side whose record was modified last."""
-        newer = {}
+    def _newer_sides(self) -> dict[int, dict[str, System]]:
+        """Return, per contested entity and field, the side latest_wins will pick.
+
+        HubSpot's time is the latest history entry of the field's properties, as the engine
+        reads it for conflicts, or the record's modified time; Dataverse's is the row's
+        modifiedon. Ties go to HubSpot, and both sides stamp whole seconds of the virtual clock.
+        """
+        newer: dict[int, dict[str, System]] = {}
         for number in self.ledger.contested():
             entity = self.ledger.entities[number]
             if entity.deleted is not None or len(entity.ids) < 2:
@@ -335,12 +358,19 @@ class World:
             row = self.sandbox.dataverse.store.get(DATAVERSE_ENTITY_SETS[entity.kind], entity.ids[System.DYNAMICS])
             if hubspot is None or row is None:
                 continue
-            # latest_wins gives ties to HubSpot; both sides stamp whole seconds of the virtual clock.
             dynamics_time = datetime.fromisoformat(row["modifiedon"].replace("Z", "+00:00"))
-            newer[number] = System.DYNAMICS if dynamics_time > hubspot.updated_at else System.HUBSPOT
+            pair = self.mapping.pairs[entity.kind]
+            sides = {}
+            for name in self.ledger.fields.get(number, {}):
+                rule = pair.field_named(name)
+                properties = rule.names_in(System.HUBSPOT) if rule is not None else ()
+                times = [entries[-1].timestamp for entries in (hubspot.history.get(p) for p in properties) if entries]
+                hubspot_time = max(times) if times else hubspot.updated_at
+                sides[name] = System.DYNAMICS if dynamics_time > hubspot_time else System.HUBSPOT
+            newer[number] = sides
         return newer
 
-    def _settle(self, result: RunResult, started: int, newer: dict[int, System]) -> None:
+    def _settle(self, result: RunResult, started: int, newer: dict[int, dict[str, System]]) -> None:
         failed = set()
         for error in result.errors:
             if error.system in set(System) and error.kind in set(Kind) and error.record_id:
