@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from sync.engine.links import LinkIndex
 from sync.engine.plan import Archive, KindPlan, Skip, SkipReason
 from sync.mapping import DeletePolicy, ObjectPair
-from sync.model import Record, System
+from sync.model import Kind, Record, System
 from sync.state import Link
 
 # Dataverse statecode of an active contact or account and of an open opportunity.
@@ -36,7 +36,8 @@ class DeletePlanner:
     """Plans what happens to the partners of gone records, once per record."""
 
     def __init__(self, pair: ObjectPair, links: LinkIndex, records: Mapping[System, Sequence[Record]],
-                 plan: KindPlan) -> None:
+                 plan: KindPlan, merged_away: Mapping[tuple[System, Kind, str], str] | None = None) -> None:
+        self.merged_away = merged_away or {}
         self.pair = pair
         self.links = links
         self.plan = plan
@@ -69,6 +70,12 @@ class DeletePlanner:
         policy = self.pair.on_delete
         other = record.system.other
         partner_id = link.record_id(other)
+        survivor = self.merged_away.get((other, self.pair.kind, partner_id))
+        if survivor is not None:
+            # A merge, not a deletion: the record waits in the retry queue for a person.
+            self.plan.skips.append(Skip(record, SkipReason.MERGED, f"its {other.label} record {partner_id} "
+                                                                   f"was merged into {survivor}"))
+            return
         if policy is DeletePolicy.IGNORE or partner_id in self.deleted[other]:
             return  # a partner read as deleted is planned, or reported, from itself
         if policy is DeletePolicy.REPORT or not is_active(record):

@@ -95,7 +95,9 @@ class Planner:
     def __init__(self, links: LinkIndex, synced: dict[str, dict[str, Any]],
                  planned: set[tuple[System, Kind, str]] | None = None, review: ReviewQueue | None = None,
                  matching: MatchingOptions | None = None, owners: OwnerDirectory | None = None,
-                 pending: dict[str, dict[System, PendingWrite]] | None = None) -> None:
+                 pending: dict[str, dict[System, PendingWrite]] | None = None,
+                 merged_away: dict[tuple[System, Kind, str], str] | None = None) -> None:
+        self.merged_away = merged_away or {}
         self.matching = matching or MatchingOptions()
         self.pending = pending or {}
         self.owners = owners
@@ -110,7 +112,7 @@ class Planner:
         plan = KindPlan(given.kind)
         plan.read_counts = {System.HUBSPOT: len(given.hubspot), System.DYNAMICS: len(given.dynamics)}
         deletes = DeletePlanner(given.pair, self.links, {System.HUBSPOT: given.hubspot, System.DYNAMICS: given.dynamics},
-                                plan)
+                                plan, self.merged_away)
         hubspot = self._canonical_sides(given.pair, given.hubspot, plan, deletes)
         dynamics = self._canonical_sides(given.pair, given.dynamics, plan, deletes)
 

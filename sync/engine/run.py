@@ -120,6 +120,10 @@ class SyncEngine:
         self._owners = load_owners(self.mapping, self.connectors)
         run_id = self.store.start_run(str(mode))
         self._planned: set[tuple[System, Kind, str]] = set()
+        # Ids that a CRM merged into another record, by (system, kind, old id): the survivor's id.
+        self._merged_away: dict[tuple[System, Kind, str], str] = {}
+        # HubSpot records of later kinds to read by id, such as the contacts of a merged company.
+        self._reread: dict[Kind, set[str]] = {}
         structlog.contextvars.bind_contextvars(run_id=run_id)
         result = RunResult(run_id, mode, Plan())
         try:
@@ -175,7 +179,7 @@ class SyncEngine:
         those records and plan it again with the finer times."""
         def planner() -> Planner:
             return Planner(links, self.store.all_synced(given.kind), planned, review, self.matching, self._owners,
-                           self.store.pending_writes(given.kind))
+                           self.store.pending_writes(given.kind), self._merged_away)
 
         first = planner()
         plan = first.plan_kind(given)
@@ -235,6 +239,8 @@ class SyncEngine:
             read = connector.read(kind, None if self._full else self.store.cursor(system, kind))
             now = self.clock()
             retry_ids = [row.record_id for row in self.store.record_errors(system, kind) if self.retry.due(row, now)]
+            if system is System.HUBSPOT:
+                retry_ids += sorted(self._reread.pop(kind, set()) - set(retry_ids))
             seen = {record.id for record in read.records}
             retried = connector.read_ids(kind, [rid for rid in retry_ids if rid not in seen]) if retry_ids else []
             records[system] = read.records + retried
@@ -261,6 +267,7 @@ class SyncEngine:
             survivor = Link(previous[0].id, kind, record.id, previous[0].dynamics_id)
             links.add(survivor)
             moved.append(survivor)
+            self._reread_referring(kind, record.id)
             log.info("sync.link_moved_to_merge_survivor", kind=str(kind), survivor=record.id,
                      merged=[link.hubspot_id for link in previous])
             for other in previous[1:]:
@@ -339,22 +346,44 @@ class SyncEngine:
             if found:
                 log.info("sync.email_twins_read", kind=str(kind), system=str(system), records=len(found))
 
+    def _reread_referring(self, kind: Kind, survivor_id: str) -> None:
+        """Read again, in the later kinds of this run, the HubSpot records associated with a
+        merge survivor. HubSpot moves the absorbed record's associations to the survivor
+        without changing those records' modification times, so no incremental read sees them."""
+        referring = getattr(self.connectors[System.HUBSPOT], "referring_ids", None)
+        if referring is None:
+            return
+        for later in Kind:
+            if later in self.mapping.pairs and self.mapping.pairs[later].reference(kind) is not None:
+                self._reread.setdefault(later, set()).update(referring(kind, [survivor_id], later))
+
     def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
-        """Read the partners of linked records that changed on one side only."""
+        """Read the partners of linked records that changed on one side only.
+
+        HubSpot answers a merged-away id with the survivor. Such an id is noted in
+        `self._merged_away`, so its partner is not taken for the partner of a deleted record,
+        and a survivor that was read already is not added twice.
+        """
         for system in System:
             other = system.other
-            present = {record.id for record in records[other]}
-            missing = []
+            read_before = {record.id for record in records[other]}
+            missing: list[str] = []
             for record in records[system]:
                 link = links.for_record(system, kind, record.id)
                 if link is None:
                     continue
                 partner = link.record_id(other)
-                if partner not in present:
+                if partner not in read_before and partner not in missing:
                     missing.append(partner)
-                    present.add(partner)
-            if missing:
-                records[other] = records[other] + self.connectors[other].read_ids(kind, missing)
+            if not missing:
+                continue
+            found = self.connectors[other].read_ids(kind, missing)
+            for record in found:
+                if other is System.HUBSPOT and record.id not in missing:
+                    for old_id in set(merged_ids(record)) & set(missing):
+                        self._merged_away[(other, kind, old_id)] = record.id
+            added = {record.id: record for record in found if record.id not in read_before}
+            records[other] = records[other] + list(added.values())
         return records
 
     def _commit_cursors(self, kind: Kind, cursors: dict[System, tuple[str | None, bool]], started: datetime) -> None:

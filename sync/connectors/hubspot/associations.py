@@ -53,6 +53,19 @@ def read_refs(call: Call, batch_api: Any, kind: Kind, ids: Sequence[str]) -> dic
     return refs
 
 
+def read_referring(call: Call, batch_api: Any, target: Kind, ids: Sequence[str], source: Kind) -> list[str]:
+    """Return the ids of the `source` records associated with the `target` records `ids`, such as
+    the contacts of some companies, sorted and without repeats."""
+    found: set[str] = set()
+    for chunk in chunks(list(ids)):
+        body = {"inputs": [{"id": record_id} for record_id in chunk]}
+        page = call(f"read {HUBSPOT_OBJECTS[target]} to {HUBSPOT_OBJECTS[source]} associations",
+                    lambda body=body: batch_api.get_page(HUBSPOT_OBJECTS[target], HUBSPOT_OBJECTS[source], body))
+        for row in page.results or []:
+            found.update(str(item.to_object_id) for item in row.to or [])
+    return sorted(found, key=int)
+
+
 def write_refs(call: Call, batch_api: Any, kind: Kind, pairs: Sequence[tuple[str, Kind, str]]) -> list[Any]:
     """Create associations from records of `kind`: (from id, target kind, to id) per pair.
 

@@ -181,6 +181,14 @@ class HubSpotConnector:
                       modified_at=modified or _aware(item.updated_at), deleted=bool(item.archived),
                       refs=full_refs)
 
+    def referring_ids(self, target: Kind, ids: Sequence[str], source: Kind) -> list[str]:
+        """Return the ids of the `source` records associated with the `target` records `ids`."""
+        if not ids or target not in REF_KINDS[source]:
+            return []
+        return associations.read_referring(
+            lambda operation, request: self._call(operation, request, kind=source), self._associations,
+            target, ids, source)
+
     def read_ids(self, kind: Kind, ids: Sequence[str]) -> list[Record]:
         """Read the given records in batches of 100; ids that do not exist are left out.
 
