@@ -181,6 +181,17 @@ class HubSpotConnector:
                       modified_at=modified or _aware(item.updated_at), deleted=bool(item.archived),
                       refs=full_refs)
 
+    def find(self, kind: Kind, property_name: str, values: Sequence[str]) -> list[Record]:
+        """Read the records whose unique property `property_name` (such as a contact's email)
+        equals one of `values`, by batch read with `idProperty`; values without a record are left out."""
+        found: dict[str, Any] = {}
+        for chunk in chunks(list(dict.fromkeys(value for value in values if value))):
+            body = {"inputs": [{"id": value} for value in chunk], "idProperty": property_name,
+                    "properties": self.properties[kind]}
+            found.update((str(item.id), item) for item in self._batch_read(kind, body, f"by {property_name}"))
+        refs = self._read_refs(kind, list(found))
+        return [self._record(kind, item, refs.get(item_id, {})) for item_id, item in found.items()]
+
     def referring_ids(self, target: Kind, ids: Sequence[str], source: Kind) -> list[str]:
         """Return the ids of the `source` records associated with the `target` records `ids`."""
         if not ids or target not in REF_KINDS[source]:

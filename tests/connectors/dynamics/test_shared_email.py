@@ -25,9 +25,13 @@ SHARED = "pat@acme.example"
 
 
 @pytest.fixture
-def world(tmp_path):
+def clock():
     # Both CRMs on a frozen clock, so what an incremental read returns does not depend on how long a run takes.
-    clock = FrozenClock(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
+    return FrozenClock(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def world(tmp_path, clock):
     with Sandbox(tmp_path / "sandbox", hubspot_rate_limits=False, clock=clock) as sandbox:
         hubspot_id = sandbox.hubspot.add_record("contacts", {"email": SHARED, "firstname": "Pat", "lastname": "Lee",
                                                              "jobtitle": "Buyer"})
@@ -137,3 +141,23 @@ def test_accepted_pair_links_only_it(world):
     # The other contact's create in HubSpot landed on the chosen pair's contact, so it waits for a person.
     errors = {row.record_id: row.reason for row in runtime.store.record_errors(System.DYNAMICS, Kind.CONTACT)}
     assert "matched in this run" in errors[dynamics_ids[1]] or "already linked" in errors[dynamics_ids[1]]
+
+
+def test_unchanged_hubspot_twin_read(world, clock):
+    """Only one Dynamics contact of the group changes: the engine still reads the unchanged
+    HubSpot contact and the other Dynamics contact, so the group stays apart."""
+    sandbox, runtime, hubspot_id, dynamics_ids = world
+    runtime.engine.run(RunMode.SYNC)
+    clock.advance(3600)
+    runtime.engine.run(RunMode.SYNC)
+    clock.advance(3600)
+    sandbox.dataverse.update_row("contacts", dynamics_ids[0], {"telephone1": "+14155550199"})
+    before = sandbox.snapshot()
+
+    result = runtime.engine.run(RunMode.SYNC)
+
+    assert result.plan.write_count == 0
+    assert sandbox.snapshot() == before
+    assert runtime.store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id) is None
+    skipped = {skip.record.id for skip in result.plan.kinds[Kind.CONTACT].skips if skip.reason is SkipReason.AMBIGUOUS}
+    assert skipped == {hubspot_id, *dynamics_ids}
