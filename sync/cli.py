@@ -408,8 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"crmsync: error: {error}", err=True)
         return EXIT_CONFIG
     except TransientError as error:
-        click.echo(f"crmsync: a CRM did not answer after retries: {error}. Nothing more was written; run again later.",
-                   err=True)
+        click.echo(f"crmsync: {error.headline}: {error}. Nothing more was written; run again later.", err=True)
         return EXIT_TRANSIENT
     except CrmsyncError as error:
         click.echo(f"crmsync: error: {error}", err=True)

@@ -65,7 +65,10 @@ class TransientError(CrmsyncError):
     """A failure that may pass: a timeout, a 429, a 5xx or a dropped connection.
 
     `retry_after` is the wait in seconds that the server asked for, if it asked.
+    `headline` is how the command line introduces the message.
     """
+
+    headline = "a CRM did not answer after retries"
 
     def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
         self.status = status

@@ -44,6 +44,17 @@ def test_status_lists_runs(sandbox, settings_path, capsys):
     assert "succeeded" in out
 
 
+def test_daily_limit_stop_says_so(sandbox, settings_path, capsys):
+    sandbox.hubspot.set_rate_limits("professional", daily_limit=8)
+
+    code, _, err = run(["--config", str(settings_path), "sync"], capsys)
+
+    assert code != 0
+    assert "daily request limit" in err
+    assert "did not answer" not in err
+    assert "Traceback" not in err
+
+
 def test_missing_settings_file(tmp_path, capsys):
     missing = tmp_path / "nope.yaml"
     code, out, err = run(["--config", str(missing), "sync"], capsys)

@@ -24,6 +24,8 @@ class DailyLimitError(TransientError):
     `reserve` is set when crmsync stopped by itself, before HubSpot returned 429.
     """
 
+    headline = "the run stopped at HubSpot's daily request limit"
+
     def __init__(self, operation: str, *, limit: int | None = None, remaining: int | None = None,
                  reserve: int | None = None, resets_at: datetime | None = None, timezone: str | None = None,
                  status: int | None = None):
