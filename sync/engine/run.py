@@ -235,12 +235,14 @@ class SyncEngine:
     def _read(self, kind: Kind) -> tuple[dict[System, list[Record]], dict[System, tuple[str | None, bool]]]:
         records: dict[System, list[Record]] = {}
         cursors: dict[System, tuple[str | None, bool]] = {}
+        accepted = self._accepted_unlinked(kind)
         for system, connector in self.connectors.items():
             read = connector.read(kind, None if self._full else self.store.cursor(system, kind))
             now = self.clock()
             retry_ids = [row.record_id for row in self.store.record_errors(system, kind) if self.retry.due(row, now)]
             if system is System.HUBSPOT:
                 retry_ids += sorted(self._reread.pop(kind, set()) - set(retry_ids))
+            retry_ids += [record_id for record_id in accepted[system] if record_id not in retry_ids]
             seen = {record.id for record in read.records}
             retried = connector.read_ids(kind, [rid for rid in retry_ids if rid not in seen]) if retry_ids else []
             records[system] = read.records + retried
@@ -248,6 +250,16 @@ class SyncEngine:
             for error in read.errors:
                 log.warning("sync.read_record_invalid", system=str(system), kind=str(kind), reason=str(error))
         return records, cursors
+
+    def _accepted_unlinked(self, kind: Kind) -> dict[System, list[str]]:
+        """Return the records of review-accepted pairs that are not linked yet, so that the
+        next run reads and links them without waiting for their retry back-off."""
+        found: dict[System, list[str]] = {System.HUBSPOT: [], System.DYNAMICS: []}
+        for item in ReviewQueue(self.store).accepted(kind):
+            if self.store.link_for(System.HUBSPOT, kind, item.hubspot_id) is None:
+                found[System.HUBSPOT].append(item.hubspot_id)
+                found[System.DYNAMICS].append(item.dynamics_id)
+        return found
 
     def _follow_merges(self, kind: Kind, records: list[Record], links: LinkIndex, *, commit: bool) -> None:
         """Move links to the survivor of a HubSpot merge, so it is not matched or created again.

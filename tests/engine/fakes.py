@@ -71,6 +71,11 @@ class FakeConnector:
         next_cursor = newest.isoformat() if newest else cursor
         return ReadResult([_copy(record) for record in records], next_cursor, full=cursor is None)
 
+    def find(self, kind: Kind, field_name: str, values: Sequence[str]) -> list[Record]:
+        wanted = {str(value).lower() for value in values}
+        return [_copy(record) for record in self.records[kind].values()
+                if str(record.values.get(field_name) or "").lower() in wanted]
+
     def read_ids(self, kind: Kind, ids: Sequence[str]) -> list[Record]:
         return [_copy(self.records[kind][record_id]) for record_id in ids if record_id in self.records[kind]]
 

@@ -7,7 +7,7 @@ import pytest
 from sync.engine.run import RunMode, SyncEngine
 from sync.mapping import load_mapping
 from sync.model import Kind, System
-from sync.state import StateStore
+from sync.state import ReviewQueue, StateStore
 from tests.engine.fakes import Clock, FakeConnector
 
 MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "default.yaml"
@@ -447,3 +447,22 @@ def test_history_not_read_without_conflict(world):
     engine.run()
 
     assert hubspot.history_reads == []
+
+
+def test_accepted_review_pair_linked_next_run(world):
+    engine, hubspot, dynamics, store = world
+    hubspot_id = _contact(hubspot, "pat@acme.example")
+    first = dynamics.add(Kind.CONTACT, {"emailaddress1": "pat@acme.example", "lastname": "Lee"})
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "pat@acme.example", "lastname": "Lee"})
+    engine.run()
+    # Later records move both cursors past the group, and its retry back-off has not passed.
+    _contact(hubspot, "sam@acme.example")
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "kim@acme.example", "lastname": "Kim"})
+    engine.run()
+    review = ReviewQueue(store)
+    [chosen] = [item for item in review.pending(Kind.CONTACT) if item.dynamics_id == first]
+    review.accept(chosen.id)
+
+    engine.run()
+
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id).dynamics_id == first

@@ -127,8 +127,9 @@ def test_accepted_pair_links_only_it(world):
     chosen = next(item for item in review.pending(Kind.CONTACT) if item.dynamics_id == dynamics_ids[0])
     review.accept(chosen.id)
     other_before = _dynamics_rows(sandbox, SHARED)[dynamics_ids[1]]
-    # A later edit of the chosen Dynamics contact is what brings the group back into a run.
-    sandbox.dataverse.update_row("contacts", dynamics_ids[0], {"telephone1": "+14155550188"})
+    runtime.engine.run(RunMode.SYNC)
+    # The accepted pair is linked at the first run after the decision, whatever the retry back-off.
+    assert runtime.store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id).dynamics_id == dynamics_ids[0]
 
     runtime.engine.run(RunMode.SYNC)
     runtime.engine.run(RunMode.SYNC)
