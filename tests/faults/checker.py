@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.mapping import Direction
+from sync.mapping import DeletePolicy, Direction
 from sync.model import Kind, Record, System
 from tests.faults.ledger import Entity, comparable, token_of
 from tests.faults.world import COMPANY_REF, World
@@ -26,6 +26,8 @@ class Report:
     violations: list[str] = field(default_factory=list)
     checked_pairs: int = 0
     queued: int = 0
+    # Partners of deleted records found archived or inactive, with `on_delete: archive`.
+    archived: int = 0
 
     def add(self, message: str) -> None:
         self.violations.append(message)
@@ -111,11 +113,17 @@ class Checker:
                 self.report.add(f"{kind} link {link.id} joins two different entities: e{present[0]} and e{present[1]}")
 
     def _deleted_on(self, kind: Kind, system: System, link) -> bool:
-        """Say whether the missing `system` record of a link was deleted or merged away on purpose."""
-        other = self.by_id.get((system.other, kind, link.record_id(system.other)))
-        number = token_of(self._key(other)) if other is not None else None
-        entity = self.world.ledger.entities.get(number) if number is not None else None
-        return entity is not None and system in (entity.deleted, entity.merged_on)
+        """Say whether the missing `system` record of a link was deleted, merged away, or
+        archived by crmsync because its partner was deleted."""
+        entity = self.world.entity_for(system.other, kind, link.record_id(system.other))
+        if entity is None:
+            entity = self.world.entity_for(system, kind, link.record_id(system))
+        if entity is None:
+            return False
+        if system in (entity.deleted, entity.merged_on):
+            return True
+        archives = self.world.mapping.pairs[kind].on_delete is DeletePolicy.ARCHIVE
+        return archives and entity.deleted is system.other and system is System.HUBSPOT
 
     # -- entities ---------------------------------------------------------------------
 
@@ -128,6 +136,7 @@ class Checker:
         if entity.deleted is not None:
             if found[entity.deleted]:
                 self.report.add(f"{entity.label} was deleted in {entity.deleted} and exists there again")
+            self._check_archived(entity, found[entity.deleted.other])
             return
         if entity.merged_into is not None:
             self._check_merged(entity, found)
@@ -142,6 +151,20 @@ class Checker:
             return
         self.report.checked_pairs += 1
         self._check_values(entity, hubspot, dynamics)
+
+    def _check_archived(self, entity: Entity, partners: list[Record]) -> None:
+        """With `on_delete: archive`, the linked partner of a deleted record must be archived in
+        HubSpot, or inactive or closed in Dataverse."""
+        if self.world.mapping.pairs[entity.kind].on_delete is not DeletePolicy.ARCHIVE:
+            return
+        for record in partners:
+            if self.world.store.link_for(record.system, entity.kind, record.id) is None:
+                continue
+            if record.system is System.HUBSPOT or record.values.get("statecode") == 0:
+                self.report.add(f"{entity.label} was deleted in {entity.deleted}, but its partner "
+                                f"{record.label} is still active")
+            else:
+                self.report.archived += 1
 
     def _check_merged(self, entity: Entity, found: dict[System, list[Record]]) -> None:
         """A contact merged into another on one side: its record on the other side stays,

@@ -56,7 +56,7 @@ class Mix:
     @classmethod
     def ci(cls) -> Mix:
         return cls({Action.CREATE: 14, Action.CREATE_TWIN: 2, Action.CREATE_INVALID: 1, Action.EDIT: 30,
-                    Action.EDIT_BOTH: 8, Action.DELETE: 1, Action.MERGE: 1, Action.FAULT: 14, Action.RUN: 18,
+                    Action.EDIT_BOTH: 8, Action.DELETE: 1, Action.MERGE: 2, Action.FAULT: 14, Action.RUN: 18,
                     Action.RUN_SUBPROCESS: 3, Action.DRY_RUN: 3})
 
     @classmethod

@@ -97,6 +97,7 @@ class Counts:
     faults: Counter[str] = field(default_factory=Counter)
     actions: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
+    archived: int = 0
     # Dry runs whose plan differed from the real run that followed with the same input.
     mispredictions: list[str] = field(default_factory=list)
     # Subprocess runs that ended on their own with an unexpected exit code or a traceback.
@@ -108,7 +109,7 @@ class Counts:
         return (f"steps {self.steps}; actions: {actions}; faults: {faults}; in-process runs {self.runs} "
                 f"({self.failed_runs} failed); subprocess runs {self.subprocess_runs} ({self.kills} killed, {self.interrupted_creates} open create "
                 f"intents left by kills); "
-                f"etag races {self.races}; conflicts decided {self.conflicts}; "
+                f"etag races {self.races}; conflicts decided {self.conflicts}; partners archived {self.archived}; "
                 f"dry runs that mispredicted {len(self.mispredictions)}")
 
 
@@ -151,8 +152,9 @@ class RacingConnector:
 class World:
     """The sandbox, the state store, the engine and the ledger of one fault-injection run."""
 
-    def __init__(self, folder: Path, *, batch_size: int = 5) -> None:
+    def __init__(self, folder: Path, *, batch_size: int = 5, on_delete: str | None = None) -> None:
         self.folder = folder
+        self.mapping_path = self._mapping_with(on_delete) if on_delete else MAPPING
         self.clock = VirtualClock()
         self.sandbox = Sandbox(folder / "sandbox", clock=self.clock, hubspot_rate_limits=False).start()
         self.settings_path = folder / "crmsync.yaml"
@@ -174,8 +176,21 @@ class World:
 
     # -- set-up -----------------------------------------------------------------------
 
+    def _mapping_with(self, on_delete: str) -> Path:
+        """Write a copy of the shipped mapping with `on_delete` set on every object, for the
+        in-process engine and the subprocess runs alike."""
+        yaml = YAML()
+        document = yaml.load(MAPPING.read_text(encoding="utf-8"))
+        for spec in document["objects"].values():
+            spec["on_delete"] = on_delete
+        path = self.folder / "mapping.yaml"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            yaml.dump(document, handle)
+        return path
+
     def _write_settings(self, batch_size: int) -> None:
-        document = self.sandbox.settings_document(f"sqlite:///{self.folder / 'state.sqlite'}", MAPPING,
+        document = self.sandbox.settings_document(f"sqlite:///{self.folder / 'state.sqlite'}", self.mapping_path,
                                                   self.folder / "reports")
         document["sync"]["batch_size"] = batch_size
         document["dynamics"]["batch_size"] = batch_size
@@ -383,6 +398,7 @@ class World:
             applied = result.applied.get(kind)
             if applied is None:
                 continue
+            self.counts.archived += sum(applied.archived.values())
             for system, record_id in applied.done:
                 entity = self.entity_for(system, kind, record_id)
                 if entity is not None and entity.number not in failed | self.racer.raced:
