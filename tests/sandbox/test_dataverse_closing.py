@@ -1,24 +1,12 @@
 """The Dataverse sandbox closes opportunities only through WinOpportunity and LoseOpportunity."""
 
 import uuid
-from datetime import UTC, datetime
 
-import pytest
 import requests
 
 from sync.sandbox.dataverse import DataverseSandbox
-from sync.sandbox.http import SandboxServer
 
 HEADERS = {"Authorization": "Bearer good", "Accept": "application/json"}
-
-
-@pytest.fixture
-def box():
-    sandbox = DataverseSandbox(lambda token: token == "good", clock=lambda: datetime(2024, 5, 1, tzinfo=UTC))
-    server = SandboxServer(sandbox.router).start()
-    sandbox.url = server.url + "/api/data/v9.2"
-    yield sandbox
-    server.stop()
 
 
 def _call(box, method, path, body=None, **headers):

@@ -1,26 +1,14 @@
 """The Merge action of the Dataverse sandbox over HTTP: the subordinate, re-parenting, change tracking, errors."""
 
-from datetime import UTC, datetime
 
 import pytest
 import requests
 
-from sync.sandbox.dataverse import DataverseSandbox
-from sync.sandbox.http import SandboxServer
 
 HEADERS = {"Authorization": "Bearer good", "Accept": "application/json"}
 ANNOTATIONS = 'odata.include-annotations="*"'
 LOOKUP_NAME = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 OTHER_ID = "00000000-0000-4000-8000-000000000009"
-
-
-@pytest.fixture
-def box():
-    sandbox = DataverseSandbox(lambda token: token == "good", clock=lambda: datetime(2024, 5, 1, tzinfo=UTC))
-    server = SandboxServer(sandbox.router).start()
-    sandbox.url = server.url + "/api/data/v9.2"
-    yield sandbox
-    server.stop()
 
 
 def _merge_body(table, target, subordinate, update=None, checks=False):
