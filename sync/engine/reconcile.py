@@ -98,6 +98,7 @@ class Planner:
                  pending: dict[str, dict[System, PendingWrite]] | None = None,
                  merged_away: dict[tuple[System, Kind, str], str] | None = None) -> None:
         self.merged_away = merged_away or {}
+        self._hubspot_emails: dict[str, str] = {}
         self.matching = matching or MatchingOptions()
         self.pending = pending or {}
         self.owners = owners
@@ -121,6 +122,7 @@ class Planner:
             synced = self.synced.get(link_id) or {}
             plan.pairs.append(self._compare(given.pair, link_id, hubspot_side, dynamics_side, synced))
 
+        self._hubspot_emails = _hubspot_emails(given) if given.kind is Kind.CONTACT else {}
         self._match_unlinked(given, unlinked_hubspot, unlinked_dynamics, plan)
         self._remember_planned(given.kind, plan)
         return plan
@@ -348,9 +350,37 @@ class Planner:
                 detail = f"email {side.values.get('email')!r} is missing or not a valid address; HubSpot contacts are created by email"
                 plan.skips.append(Skip(side.record, SkipReason.INVALID, detail))
                 return
+            existing = self._hubspot_emails.get(create.key)
+            if existing is not None:
+                # The create is an upsert by email: it would overwrite that contact's values.
+                # NOTE: only contacts read in this run are known; the engine reads the contacts
+                # that share an email with unlinked ones, where the connector can find them.
+                detail = (f"HubSpot contact {existing} already has the email {create.key}, and HubSpot keeps one "
+                          f"contact per email; merge this record with that contact's partner, or change its email")
+                plan.skips.append(Skip(side.record, SkipReason.AMBIGUOUS, detail))
+                return
         else:
             create.key = side.record.id
         plan.creates.append(create)
+
+
+def _hubspot_emails(given: KindInput) -> dict[str, str]:
+    """Return the HubSpot contacts read in this run by each of their addresses, primary and
+    additional, cleaned up as HubSpot compares them."""
+    rule = given.pair.field_named("email")
+    if rule is None:
+        return {}
+    property_name = rule.names_in(System.HUBSPOT)[0]
+    found: dict[str, str] = {}
+    for record in given.hubspot:
+        if record.deleted:
+            continue
+        addresses = [record.values.get(property_name), *split_additional_emails(record.values.get("hs_additional_emails"))]
+        for address in addresses:
+            key = normalize_email(address, EXACT_ONLY)
+            if key:
+                found.setdefault(key, record.id)
+    return found
 
 
 def field_change_time(record: Record, pair: ObjectPair, name: str) -> datetime | None:

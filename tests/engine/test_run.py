@@ -466,3 +466,25 @@ def test_accepted_review_pair_linked_next_run(world):
     engine.run()
 
     assert store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id).dynamics_id == first
+
+
+def test_new_duplicate_never_overwrites_linked(world):
+    """A second Dynamics contact with a linked person's email: HubSpot's create is an upsert by
+    email, so creating it there would overwrite the linked contact in HubSpot, then in Dynamics."""
+    engine, hubspot, dynamics, store = world
+    hubspot_id = _contact(hubspot, "millie@example.org", "Millie", "Harris")
+    engine.run()
+    partner = store.link_for(System.HUBSPOT, Kind.CONTACT, hubspot_id).dynamics_id
+    duplicate = dynamics.add(Kind.CONTACT, {"emailaddress1": "millie@example.org", "firstname": "Impostor",
+                                            "lastname": "Dup"})
+
+    first = engine.run()
+    engine.run()
+
+    assert hubspot.records[Kind.CONTACT][hubspot_id].values["firstname"] == "Millie"
+    assert dynamics.records[Kind.CONTACT][partner].values["firstname"] == "Millie"
+    assert len(hubspot.records[Kind.CONTACT]) == 1
+    assert first.plan.kinds[Kind.CONTACT].creates == []
+    [error] = store.record_errors(System.DYNAMICS, Kind.CONTACT)
+    assert error.record_id == duplicate
+    assert "already has the email" in error.reason
