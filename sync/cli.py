@@ -191,12 +191,14 @@ def daemon(ctx: click.Context, interval: int | None) -> None:
     """Run the sync on an interval until SIGTERM or SIGINT."""
     from sync.daemon.leader import LeaderLock
     from sync.daemon.metrics import DaemonMetrics, serve_metrics
-    from sync.daemon.scheduler import SyncDaemon
+    from sync.daemon.scheduler import SyncDaemon, open_when_reachable
     from sync.runtime import open_runtime
 
     settings = _settings(ctx)
-    runtime = open_runtime(settings)
     seconds = interval or settings.sync.interval_seconds
+    runtime = open_when_reachable(lambda: open_runtime(settings), seconds)
+    if runtime is None:
+        return
     metrics = DaemonMetrics(seconds)
     server = None
     if settings.daemon.metrics_port is not None:

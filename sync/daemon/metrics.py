@@ -21,7 +21,7 @@ class DaemonMetrics:
         self.interval_seconds = interval_seconds
         self.registry = CollectorRegistry()
         self.runs = Counter("crmsync_runs", "Sync runs by outcome.", ["outcome"], registry=self.registry)
-        self.writes = Counter("crmsync_records_written", "Records created or updated.", ["system", "operation"],
+        self.writes = Counter("crmsync_records_written", "Records created, updated or archived.", ["system", "operation"],
                               registry=self.registry)
         self.record_errors = Counter("crmsync_record_errors", "Records rejected in a run.", registry=self.registry)
         self.last_success = Gauge("crmsync_last_success_timestamp_seconds", "When the last successful run ended.",
@@ -44,6 +44,8 @@ class DaemonMetrics:
                 self.writes.labels(str(system), "create").inc(count)
             for system, count in applied.updated.items():
                 self.writes.labels(str(system), "update").inc(count)
+            for system, count in applied.archived.items():
+                self.writes.labels(str(system), "archive").inc(count)
         self.record_errors.inc(result.failed)
         self._last_success = time.time()
         self._last_error = None

@@ -11,7 +11,7 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,6 +23,36 @@ from sync.errors import ConfigError, TransientError
 log = structlog.get_logger(__name__)
 
 JOB_ID = "sync"
+
+
+T = TypeVar("T")
+# First wait before opening again when a CRM is unreachable at start-up; it doubles up to the interval.
+FIRST_START_WAIT_SECONDS = 5.0
+
+
+def open_when_reachable(open_runtime: Callable[[], T], max_wait_seconds: float) -> T | None:
+    """Call `open_runtime` until no `TransientError` stops it, and return its result.
+
+    A daemon must outlive an outage that is already on when it starts, as it outlives one
+    that starts later. Waits double from 5 s up to `max_wait_seconds`. SIGTERM or SIGINT
+    during a wait returns None. A `ConfigError` is raised at once: it will not pass by itself.
+    """
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        wait = min(FIRST_START_WAIT_SECONDS, max_wait_seconds)
+        while True:
+            try:
+                return open_runtime()
+            except TransientError as error:
+                log.warning("daemon.start_waiting", error=str(error), retry_in_seconds=wait)
+            if stop.wait(wait):
+                log.info("daemon.stopped", runs=0)
+                return None
+            wait = min(wait * 2, max_wait_seconds)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class SyncDaemon:

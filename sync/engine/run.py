@@ -117,7 +117,6 @@ class SyncEngine:
         time, are then compared and fixed by the same rules.
         """
         self._full = full
-        self._owners = load_owners(self.mapping, self.connectors)
         run_id = self.store.start_run(str(mode))
         self._planned: set[tuple[System, Kind, str]] = set()
         # Ids that a CRM merged into another record, by (system, kind, old id): the survivor's id.
@@ -127,6 +126,7 @@ class SyncEngine:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         result = RunResult(run_id, mode, Plan())
         try:
+            self._owners = load_owners(self.mapping, self.connectors)
             for kind in Kind:
                 if kind in self.mapping.pairs:
                     self._run_kind(kind, mode, result)
@@ -416,6 +416,6 @@ class SyncEngine:
     def _write_total(result: RunResult) -> int:
         total = 0
         for applied in result.applied.values():
-            total += sum(applied.created.values()) + sum(applied.updated.values())
+            total += sum(applied.created.values()) + sum(applied.updated.values()) + sum(applied.archived.values())
         return total
 

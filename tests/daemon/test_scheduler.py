@@ -8,8 +8,9 @@ import threading
 import time
 
 import pytest
+from prometheus_client import generate_latest
 
-from sync.daemon.scheduler import SyncDaemon
+from sync.daemon.scheduler import SyncDaemon, open_when_reachable
 from sync.errors import ConfigError, TransientError
 
 
@@ -74,6 +75,50 @@ def test_cli_daemon_stops_on_signal(settings_path, sig):
     assert "daemon.stopped" in err
 
 
+def test_open_waits_for_reachable_crm():
+    calls = []
+
+    def opener():
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("HubSpot did not answer")
+        return "runtime"
+
+    assert open_when_reachable(opener, max_wait_seconds=0.01) == "runtime"
+    assert len(calls) == 3
+
+
+def test_open_raises_config_error():
+    def opener():
+        raise ConfigError("mapping invalid")
+
+    with pytest.raises(ConfigError):
+        open_when_reachable(opener, max_wait_seconds=0.01)
+
+
+def test_cli_daemon_survives_outage_at_start(settings_path, tmp_path):
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    document = yaml.load(settings_path.read_text(encoding="utf-8"))
+    document["hubspot"]["host"] = "http://127.0.0.1:9"  # the discard port: nothing listens there
+    unreachable = tmp_path / "unreachable.yaml"
+    with unreachable.open("w", encoding="utf-8") as handle:
+        yaml.dump(document, handle)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sync.cli", "--config", str(unreachable), "--log-level", "INFO", "daemon", "--interval", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        _wait_for(process, "daemon.start_waiting", timeout=90)
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+
+
 def _wait_for(process, text, timeout):
     deadline = time.monotonic() + timeout
     seen = []
@@ -127,3 +172,20 @@ def test_metrics_and_health_endpoint():
     assert health["status"] == "ok"
     assert 'crmsync_runs_total{outcome="succeeded"} 1.0' in text
     assert "crmsync_record_errors_total 2.0" in text
+
+
+def test_metrics_count_archives():
+    from sync.daemon.metrics import DaemonMetrics
+    from sync.engine.apply import ApplyResult
+    from sync.model import Kind, System
+
+    class Result:
+        applied = {Kind.CONTACT: ApplyResult(archived={System.HUBSPOT: 1, System.DYNAMICS: 2})}
+        failed = 0
+
+    metrics = DaemonMetrics(interval_seconds=60)
+    metrics.observe(Result())
+
+    text = generate_latest(metrics.registry).decode()
+    assert 'crmsync_records_written_total{operation="archive",system="dynamics"} 2.0' in text
+    assert 'crmsync_records_written_total{operation="archive",system="hubspot"} 1.0' in text

@@ -7,7 +7,8 @@ import pytest
 from sync.engine.run import RunMode, SyncEngine
 from sync.mapping import load_mapping
 from sync.model import Kind, System
-from sync.state import ReviewQueue, StateStore
+from sync.errors import TransientError
+from sync.state import ReviewQueue, RunOutcome, StateStore
 from tests.engine.fakes import Clock, FakeConnector
 
 MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "default.yaml"
@@ -488,3 +489,17 @@ def test_new_duplicate_never_overwrites_linked(world):
     [error] = store.record_errors(System.DYNAMICS, Kind.CONTACT)
     assert error.record_id == duplicate
     assert "already has the email" in error.reason
+
+
+def test_run_failing_at_start_is_recorded(world):
+    engine, hubspot, dynamics, store = world
+
+    def unreachable():
+        raise TransientError("HubSpot did not answer")
+
+    hubspot.owners = unreachable
+    with pytest.raises(TransientError):
+        engine.run()
+
+    [run] = store.runs()
+    assert run.outcome == RunOutcome.FAILED
