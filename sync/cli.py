@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_TRANSIENT
     except CrmsyncError as error:
         click.echo(f"crmsync: error: {error}", err=True)
-        return EXIT_TRANSIENT
+        return EXIT_CONFIG if error.input_error else EXIT_TRANSIENT
     return 0
 
 

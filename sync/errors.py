@@ -17,7 +17,13 @@ from pathlib import Path
 
 
 class CrmsyncError(Exception):
-    """Root of every error that crmsync raises on purpose."""
+    """Root of every error that crmsync raises on purpose.
+
+    `input_error` is True for a mistake in what the user asked, such as an unknown id, so
+    the command line exits with the same status as for an invalid configuration.
+    """
+
+    input_error = False
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,14 @@ def test_daily_limit_stop_says_so(sandbox, settings_path, capsys):
     assert "Traceback" not in err
 
 
+def test_review_unknown_id_is_input_error(sandbox, settings_path, capsys):
+    code, _, err = run(["--config", str(settings_path), "review", "accept", "999"], capsys)
+
+    assert code == 2
+    assert "review id 999" in err
+    assert "Traceback" not in err
+
+
 def test_missing_settings_file(tmp_path, capsys):
     missing = tmp_path / "nope.yaml"
     code, out, err = run(["--config", str(missing), "sync"], capsys)

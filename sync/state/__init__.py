@@ -1,7 +1,7 @@
 """The state store: links, synced values, cursors, runs, record errors, create intents, pending writes and reviews."""
 
 from sync.state.database import redact_url
-from sync.state.review import ReviewDecision, ReviewItem, ReviewNotFoundError, ReviewQueue
+from sync.state.review import ReviewDecision, ReviewItem, ReviewLinkedError, ReviewNotFoundError, ReviewQueue
 from sync.state.store import (
     Intent,
     Link,
@@ -21,6 +21,7 @@ __all__ = [
     "RecordErrorRow",
     "ReviewDecision",
     "ReviewItem",
+    "ReviewLinkedError",
     "ReviewNotFoundError",
     "ReviewQueue",
     "RunMode",

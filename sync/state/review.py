@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from sync.errors import CrmsyncError
 from sync.model import Kind
 from sync.state.store import StateConflictError, StateStore, utc_now
-from sync.state.tables import ReviewTable
+from sync.state.tables import LinkTable, ReviewTable
 
 log = structlog.get_logger(__name__)
 
@@ -35,11 +35,27 @@ class ReviewDecision(enum.StrEnum):
 class ReviewNotFoundError(CrmsyncError):
     """No review item has the given id."""
 
+    input_error = True
+
     def __init__(self, item_id: int) -> None:
         self.item_id = item_id
         super().__init__(
             f"No possible match with the review id {item_id} exists; "
             "list the pending ones with `crmsync review` and use an id from that list."
+        )
+
+
+class ReviewLinkedError(CrmsyncError):
+    """A reject of a pair that crmsync has linked already: rejecting does not unlink."""
+
+    input_error = True
+
+    def __init__(self, item_id: int, hubspot_id: str, dynamics_id: str) -> None:
+        self.item_id = item_id
+        super().__init__(
+            f"Review item {item_id} cannot be rejected: HubSpot {hubspot_id} and Dynamics {dynamics_id} are "
+            "linked already, and a reject only keeps records apart before they are linked. "
+            "Merge or correct the records in the CRMs instead."
         )
 
 
@@ -131,10 +147,17 @@ class ReviewQueue:
     def reject(self, item_id: int) -> ReviewItem:
         """Reject a possible match: `add` never queues this pair again.
 
-        Raises ReviewNotFoundError for an unknown id.
+        Raises ReviewNotFoundError for an unknown id, and ReviewLinkedError when the pair is
+        linked already.
         """
         with self._transaction() as session:
-            return self._decide(session, self._get(session, item_id), ReviewDecision.REJECTED)
+            row = self._get(session, item_id)
+            linked = session.exec(select(LinkTable).where(
+                LinkTable.kind == row.kind, LinkTable.hubspot_id == row.hubspot_id,
+                LinkTable.dynamics_id == row.dynamics_id)).first()
+            if linked is not None:
+                raise ReviewLinkedError(item_id, row.hubspot_id, row.dynamics_id)
+            return self._decide(session, row, ReviewDecision.REJECTED)
 
     def decision(self, kind: Kind, hubspot_id: str, dynamics_id: str) -> ReviewDecision | None:
         """Return the state of a pair in the queue, or None when it was never queued."""

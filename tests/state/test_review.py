@@ -3,7 +3,15 @@
 import pytest
 
 from sync.model import Kind
-from sync.state import ReviewDecision, ReviewNotFoundError, ReviewQueue, StateConflictError, StateStore
+from sync.state import (
+    Link,
+    ReviewDecision,
+    ReviewLinkedError,
+    ReviewNotFoundError,
+    ReviewQueue,
+    StateConflictError,
+    StateStore,
+)
 
 
 @pytest.fixture
@@ -90,6 +98,16 @@ def test_unknown_id_is_not_found(queue):
 def test_reject_unknown_id(queue):
     with pytest.raises(ReviewNotFoundError):
         queue.reject(7)
+
+
+def test_reject_linked_pair_refused(queue, store):
+    item = queue.add(Kind.CONTACT, "101", "d-101", 100.0, "same email")
+    queue.accept(item.id)
+    store.commit_batch(links=[Link.new(Kind.CONTACT, "101", "d-101")])
+
+    with pytest.raises(ReviewLinkedError, match="linked already"):
+        queue.reject(item.id)
+    assert queue.decision(Kind.CONTACT, "101", "d-101") is ReviewDecision.ACCEPTED
 
 
 def test_second_accept_for_record_conflicts(queue):
