@@ -58,19 +58,34 @@ class _StderrLogger:
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
 
+class _CurrentStderr:
+    """A stream that writes to whatever `sys.stderr` is at that moment, for logging handlers."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterable[str] = ()) -> None:
-    """Configure structlog and the standard library to write to stderr."""
+    """Configure structlog and the standard library to write to stderr.
+
+    Warnings of libraries that log through the standard library, such as APScheduler and
+    urllib3, go through the same processors, so a JSON log stays one JSON object per line.
+    """
     redactor.secrets = [secret for secret in secrets if secret and len(secret) >= 4]
     renderer: Any
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            timestamper,
             redactor,
             structlog.processors.format_exc_info,
             renderer,
@@ -79,4 +94,16 @@ def configure_logging(level: str = "INFO", fmt: str = "console", secrets: Iterab
         logger_factory=_StderrLogger,
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    handler = logging.StreamHandler(_CurrentStderr())
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name, timestamper, redactor],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    ))
+    root = logging.getLogger()
+    # Replace only the handler of an earlier call; handlers that others added, such as
+    # pytest's log capture, stay.
+    for earlier in [h for h in root.handlers if getattr(h, "crmsync", False)]:
+        root.removeHandler(earlier)
+    handler.crmsync = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
