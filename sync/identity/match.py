@@ -52,6 +52,8 @@ def match_contacts(
 ) -> MatchResult:
     """Match contacts in stages; each stage sees only the records earlier stages left open.
 
+    `left` are the HubSpot records and `right` the Dynamics ones, as reasons name them.
+
     1. The same normalised primary email. An email on several records of one side
        makes them all ambiguous.
     2. The same normalised email among all addresses of a record (`Candidate.emails`).
@@ -184,8 +186,8 @@ def exact_key_matches(
             result.pairs.append((left_indexes[0], right_indexes[0]))
         elif len(left_indexes) > 1 or len(right_indexes) > 1:
             reason = (
-                f"{len(left_indexes)} left and {len(right_indexes)} right records share the "
-                f"{key_name} {key}; merge or correct the duplicates, then run again"
+                f"{len(left_indexes)} HubSpot and {len(right_indexes)} Dynamics records share the {key_name} {key}: "
+                "accept one pair with `crmsync review accept ID`, or merge or correct the duplicates"
             )
             result.ambiguous.append((reason, left_indexes, right_indexes))
         else:
