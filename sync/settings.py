@@ -10,6 +10,7 @@ this module reads the environment.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -230,12 +231,50 @@ def _problem_from(path: Path, document: Any, item: Any) -> Problem:
     location = tuple(str(part) for part in item["loc"])
     line, column = location_of(document, location)
     setting = ".".join(location)
-    message = item["msg"]
+    message = item["msg"].removeprefix("Value error, ")
+    kind = item["type"]
     fix = None
-    if item["type"] == "missing":
+    if kind == "missing" and len(location) == 1:
+        fix = f"add a '{setting}:' section to the file; config/example.yaml shows every section"
+    elif kind == "missing":
         env_name = ENV_PREFIX + "_".join(part.upper() for part in location)
         fix = f"set '{setting}' in the file or the environment variable {env_name}"
-    elif item["type"] == "extra_forbidden":
+    elif kind == "extra_forbidden":
         message = "unknown setting"
-        fix = "remove it or correct its spelling"
+        fix = _spelling_fix(location)
+    elif kind == "string_pattern_mismatch":
+        choices = _pattern_choices(item.get("ctx", {}).get("pattern", ""))
+        if choices:
+            message = f"{item.get('input')!r} is not one of {', '.join(choices)}"
+            close = difflib.get_close_matches(str(item.get("input")), choices, n=1, cutoff=0.6)
+            fix = f"did you mean '{close[0]}'?" if close else "use one of: " + ", ".join(choices)
+    elif kind.startswith("int_"):
+        fix = "write a whole number, such as 300"
+    elif kind.startswith("float_"):
+        fix = "write a number, such as 30 or 2.5"
+    elif kind.startswith("bool_"):
+        fix = "write true or false"
     return Problem(message, file=path, line=line, column=column, field=setting, fix=fix)
+
+
+def _spelling_fix(location: tuple[str, ...]) -> str:
+    """Suggest the known setting closest to an unknown one, else list the section's settings."""
+    model: Any = Settings
+    for part in location[:-1]:
+        field_info = model.model_fields.get(part)
+        model = getattr(field_info, "annotation", None) if field_info is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return "remove it or correct its spelling"
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(location[-1], known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "remove it, or use one of: " + ", ".join(known)
+
+
+def _pattern_choices(pattern: str) -> list[str]:
+    """Return the words of a pattern such as ^(starter|professional)$, or none for another pattern."""
+    inner = pattern.removeprefix("^(").removesuffix(")$")
+    if inner == pattern or not all(word.isalnum() or "_" in word for word in inner.split("|")):
+        return []
+    return inner.split("|")
