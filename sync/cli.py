@@ -111,10 +111,15 @@ def retry(ctx: click.Context, kind: str | None, system: str | None) -> None:
     settings = _settings(ctx)
     store = StateStore(settings.state.url)
     try:
-        count = store.requeue_errors(System(system) if system else None, Kind(kind) if kind else None)
+        count = store.requeue_errors(System(system) if system else None, Kind(kind) if kind else None,
+                                     min_attempts=settings.sync.max_attempts)
+        waiting = len(store.record_errors(System(system) if system else None, Kind(kind) if kind else None))
     finally:
         store.close()
-    click.echo(f"Re-queued {count} record(s); the next run retries them.")
+    if count:
+        click.echo(f"Re-queued {count} parked record(s); the next run retries them.")
+    else:
+        click.echo(f"No record is parked; the {waiting} record(s) in the retry queue are retried on their own.")
 
 
 @cli.command()

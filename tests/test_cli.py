@@ -188,14 +188,17 @@ def test_retry_requeues_parked_records(sandbox, settings_path, capsys):
     store = StateStore(load_settings(settings_path).state.url)
     for _ in range(8):
         store.record_error(System.HUBSPOT, Kind.CONTACT, "999", "rejected: test")
+    store.record_error(System.HUBSPOT, Kind.CONTACT, "998", "rejected once: test")
     store.close()
     assert "parked after 8 attempts: 1" in run(["--config", str(settings_path), "status"], capsys)[1]
 
     code, out, _ = run(["--config", str(settings_path), "retry"], capsys)
 
     assert code == 0
-    assert "Re-queued 1 record(s)" in out
+    assert "Re-queued 1 parked record(s)" in out
     assert "parked after 8 attempts: 0" in run(["--config", str(settings_path), "status"], capsys)[1]
+    code, out, _ = run(["--config", str(settings_path), "retry"], capsys)
+    assert "No record is parked; the 2 record(s) in the retry queue are retried on their own." in out
 
 
 def test_validate_live_finds_unknown_property(sandbox, settings_path, tmp_path, capsys):

@@ -384,12 +384,13 @@ class StateStore:
         with self._transaction() as session:
             return [_record_error(row) for row in session.exec(query).all()]
 
-    def requeue_errors(self, system: System | None = None, kind: Kind | None = None) -> int:
+    def requeue_errors(self, system: System | None = None, kind: Kind | None = None, *, min_attempts: int = 0) -> int:
         """Reset the attempts of stored record errors, so parked records are retried again.
 
-        Returns how many were re-queued.
+        Only errors with at least `min_attempts` attempts count, so passing the parking limit
+        re-queues parked records alone. Returns how many were re-queued.
         """
-        query = select(RecordErrorTable)
+        query = select(RecordErrorTable).where(RecordErrorTable.attempts >= min_attempts)
         if system is not None:
             query = query.where(RecordErrorTable.system == system.value)
         if kind is not None:
