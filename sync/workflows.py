@@ -8,6 +8,7 @@ import json
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -156,6 +157,10 @@ def _population_line(deals) -> str:
 # -- sandbox server -----------------------------------------------------------------------
 
 
+# How often `sandbox serve` saves its data while it runs.
+SAVE_INTERVAL_SECONDS = 60.0
+
+
 def serve_sandbox(workdir: Path, ports: tuple[int, int, int], seed: str, data: Path | None,
                   settings_out: Path, echo: Echo) -> None:
     """Serve the sandbox until a signal; load and save its data in `workdir/sandbox.json`."""
@@ -171,17 +176,26 @@ def serve_sandbox(workdir: Path, ports: tuple[int, int, int], seed: str, data: P
         _print_seed(seed_bundled(sandbox.hubspot, sandbox.dataverse), echo)
 
     mapping = default_mapping_path()
+    kept = settings_out.exists()
     sandbox.write_settings(settings_out, f"sqlite:///{(workdir / 'crmsync.sqlite').resolve()}", mapping.resolve(),
-                           (workdir / "reports").resolve())
+                           (workdir / "reports").resolve(), keep_existing=True)
     stopped = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     with serving(workdir), sandbox:
         echo(f"HubSpot sandbox:   {sandbox.hubspot_server.url}")
         echo(f"Dataverse sandbox: {sandbox.dataverse_server.url}")
         echo(f"Token endpoint:    {sandbox.token.url}")
-        echo(f"Settings written to {settings_out}; run: crmsync --config {settings_out} sync")
+        if kept:
+            echo(f"Connection settings updated in {settings_out}, its other settings kept; "
+                 f"run: crmsync --config {settings_out} sync")
+        else:
+            echo(f"Settings written to {settings_out}; run: crmsync --config {settings_out} sync")
+        # Saved now and then too, so that a killed sandbox loses at most the last minute.
+        next_save = time.monotonic() + SAVE_INTERVAL_SECONDS
         while not stopped.wait(0.5):
-            pass
+            if time.monotonic() >= next_save:
+                sandbox.save(data_file)
+                next_save = time.monotonic() + SAVE_INTERVAL_SECONDS
         sandbox.save(data_file)
     for sig, handler in previous.items():
         signal.signal(sig, handler)

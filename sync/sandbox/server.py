@@ -140,16 +140,31 @@ class Sandbox:
             "sync": {"mapping": str(Path(mapping).resolve()), "reports_dir": str(Path(reports_dir).resolve())},
         }
 
-    def write_settings(self, path: Path, state_url: str, mapping: Path, reports_dir: Path) -> None:
-        """Write the settings file. It contains the sandbox's own secrets, so only the owner may read it."""
+    def write_settings(self, path: Path, state_url: str, mapping: Path, reports_dir: Path, *,
+                       keep_existing: bool = False) -> None:
+        """Write the settings file. It contains the sandbox's own secrets, so only the owner may read it.
+
+        With `keep_existing`, a file that exists keeps its other settings and its comments:
+        only the `hubspot` and `dynamics` connection values are replaced.
+        """
         from ruamel.yaml import YAML
 
         path.parent.mkdir(parents=True, exist_ok=True)
         yaml = YAML()
         yaml.default_flow_style = False
-        with path.open("w", encoding="utf-8") as handle:
-            handle.write("# Written by crmsync for its sandbox. It points crmsync sync at the local servers.\n")
-            yaml.dump(self.settings_document(state_url, mapping, reports_dir), handle)
+        document = self.settings_document(state_url, mapping, reports_dir)
+        existing = yaml.load(path.read_text(encoding="utf-8")) if keep_existing and path.exists() else None
+        if isinstance(existing, dict):
+            for section in ("hubspot", "dynamics"):
+                if not isinstance(existing.get(section), dict):
+                    existing[section] = {}
+                existing[section].update(document[section])
+            with path.open("w", encoding="utf-8") as handle:
+                yaml.dump(existing, handle)
+        else:
+            with path.open("w", encoding="utf-8") as handle:
+                handle.write("# Written by crmsync for its sandbox. It points crmsync sync at the local servers.\n")
+                yaml.dump(document, handle)
         os.chmod(path, 0o600)
 
     def save(self, path: Path) -> None:

@@ -23,7 +23,7 @@ def _wait_ready(process: subprocess.Popen) -> list[str]:
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         lines.append(line)
-        if line.startswith("Settings written"):
+        if line.startswith(("Settings written", "Connection settings updated")):
             return lines
         if process.poll() is not None:
             break
@@ -49,9 +49,16 @@ def test_serve_keeps_data_between_restarts(tmp_path, capsys):
     assert (workdir / "sandbox.json").exists()
     assert "created in HubSpot" in first
 
+    with settings.open("a", encoding="utf-8") as handle:
+        handle.write("# kept across restarts\nlog:\n  level: ERROR\n")
     server = _serve(workdir, settings)
     try:
-        assert any("Loaded the sandbox data" in line for line in _wait_ready(server))
+        ready = _wait_ready(server)
+        assert any("Loaded the sandbox data" in line for line in ready)
+        assert any("other settings kept" in line for line in ready)
+        kept = settings.read_text(encoding="utf-8")
+        assert "# kept across restarts" in kept
+        assert "level: ERROR" in kept
         assert main(["--config", str(settings), "sync"]) == 0
         second = capsys.readouterr().out
     finally:
