@@ -249,7 +249,28 @@ class SyncEngine:
             cursors[system] = (read.cursor, read.full)
             for error in read.errors:
                 log.warning("sync.read_record_invalid", system=str(system), kind=str(kind), reason=str(error))
+        self._add_review_partners(kind, records)
         return records, cursors
+
+    def _add_review_partners(self, kind: Kind, records: dict[System, list[Record]]) -> None:
+        """Read the other record of each pending review pair of which this run read one.
+
+        A possible match stays undecided only while the planner sees both records. With one
+        alone, it would create that one in the other CRM, next to its likely twin.
+        """
+        pending = ReviewQueue(self.store).pending(kind)
+        if not pending:
+            return
+        read = {system: {record.id for record in records[system]} for system in System}
+        wanted: dict[System, set[str]] = {System.HUBSPOT: set(), System.DYNAMICS: set()}
+        for item in pending:
+            if item.hubspot_id in read[System.HUBSPOT] and item.dynamics_id not in read[System.DYNAMICS]:
+                wanted[System.DYNAMICS].add(item.dynamics_id)
+            if item.dynamics_id in read[System.DYNAMICS] and item.hubspot_id not in read[System.HUBSPOT]:
+                wanted[System.HUBSPOT].add(item.hubspot_id)
+        for system, ids in wanted.items():
+            if ids:
+                records[system] = records[system] + self.connectors[system].read_ids(kind, sorted(ids))
 
     def _accepted_unlinked(self, kind: Kind) -> dict[System, list[str]]:
         """Return the records of review-accepted pairs that are not linked yet, so that the

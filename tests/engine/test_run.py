@@ -503,3 +503,25 @@ def test_run_failing_at_start_is_recorded(world):
 
     [run] = store.runs()
     assert run.outcome == RunOutcome.FAILED
+
+
+def test_possible_match_not_created_alone(world):
+    """A HubSpot contact held for review with a Dynamics contact is read again on its own
+    (an edit): the planner must still see its candidate, and create neither."""
+    engine, hubspot, dynamics, store = world
+    hubspot_id = hubspot.add(Kind.CONTACT, {"email": "jon.smith@acme.example", "firstname": "Jon", "lastname": "Smith",
+                                            "phone": "+14155550100"})
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "jsmith@globex.example", "firstname": "Jon", "lastname": "Smith",
+                                "telephone1": "+14155550100"})
+    engine.run()
+    assert ReviewQueue(store).pending(Kind.CONTACT), "the pair was expected to be held for review"
+    # Later records move both cursors past the pair, and its retry back-off has not passed.
+    _contact(hubspot, "sam@acme.example")
+    dynamics.add(Kind.CONTACT, {"emailaddress1": "kim@acme.example", "lastname": "Kim"})
+    engine.run()
+    hubspot.edit(Kind.CONTACT, hubspot_id, jobtitle="CFO")
+
+    result = engine.run()
+
+    assert result.plan.kinds[Kind.CONTACT].creates == []
+    assert len(dynamics.records[Kind.CONTACT]) == 3
