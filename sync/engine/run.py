@@ -286,7 +286,7 @@ class SyncEngine:
         """Move links to the survivor of a HubSpot merge, so it is not matched or created again.
 
         When the merged records were linked to different Dynamics records, the link of the
-        first merged id (HubSpot's primary) moves; the others are reported, never deleted.
+        primary moves (see `_agreement`); the others are reported, never deleted.
         A dry run moves the links in memory only.
         """
         moved: list[Link] = []
@@ -297,6 +297,7 @@ class SyncEngine:
                         if (link := links.for_record(System.HUBSPOT, kind, old_id)) is not None]
             if not previous:
                 continue
+            previous.sort(key=lambda link: -self._agreement(kind, record, link))
             survivor = Link(previous[0].id, kind, record.id, previous[0].dynamics_id)
             links.add(survivor)
             moved.append(survivor)
@@ -378,6 +379,17 @@ class SyncEngine:
             records[system] += found
             if found:
                 log.info("sync.email_twins_read", kind=str(kind), system=str(system), records=len(found))
+
+    def _agreement(self, kind: Kind, survivor: Record, link: Link) -> int:
+        """Count the fields on which a merge survivor equals the synced values of a link.
+
+        The survivor keeps the primary record's values, so the link of the primary agrees
+        most. HubSpot does not document the order of `hs_merged_object_ids`, so the order
+        only settles ties.
+        """
+        synced = self.store.synced_values(link.id) or {}
+        values = self.mapping.pairs[kind].to_canonical(survivor, self._owners).values
+        return sum(1 for name, value in values.items() if name in synced and synced[name] == value)
 
     def _reread_referring(self, kind: Kind, survivor_id: str) -> None:
         """Read again, in the later kinds of this run, the HubSpot records associated with a

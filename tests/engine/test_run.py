@@ -525,3 +525,23 @@ def test_possible_match_not_created_alone(world):
 
     assert result.plan.kinds[Kind.CONTACT].creates == []
     assert len(dynamics.records[Kind.CONTACT]) == 3
+
+
+def test_merge_keeps_primary_link_whatever_order(world):
+    """The survivor takes the primary's values, so the primary's link moves to it even when
+    hs_merged_object_ids lists the absorbed record first."""
+    engine, hubspot, dynamics, store = world
+    primary = _contact(hubspot, "pat@acme.example", "Pat", "Lee")
+    absorbed = _contact(hubspot, "p.lee@other.example", "P.", "Lee")
+    engine.run()
+    primary_partner = store.link_for(System.HUBSPOT, Kind.CONTACT, primary).dynamics_id
+    absorbed_partner = store.link_for(System.HUBSPOT, Kind.CONTACT, absorbed).dynamics_id
+
+    values = dict(hubspot.records[Kind.CONTACT][primary].values, hs_merged_object_ids=f"{absorbed};{primary}")
+    del hubspot.records[Kind.CONTACT][primary], hubspot.records[Kind.CONTACT][absorbed]
+    survivor = hubspot.add(Kind.CONTACT, values)
+    engine.run()
+
+    assert store.link_for(System.HUBSPOT, Kind.CONTACT, survivor).dynamics_id == primary_partner
+    assert dynamics.records[Kind.CONTACT][absorbed_partner].values["emailaddress1"] == "p.lee@other.example"
+    assert [row.record_id for row in store.record_errors(System.DYNAMICS, Kind.CONTACT)] == [absorbed_partner]
