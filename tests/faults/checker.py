@@ -133,6 +133,8 @@ class Checker:
             if len(records) > 1:
                 self.report.add(f"{entity.label}: {len(records)} records in {system} "
                                 f"({', '.join(r.id for r in records)}): a duplicate")
+        if entity.deleted is not None and not entity.linked_when_deleted:
+            return  # its twin is a record of its own, which crmsync may create again
         if entity.deleted is not None:
             if found[entity.deleted]:
                 self.report.add(f"{entity.label} was deleted in {entity.deleted} and exists there again")

@@ -56,6 +56,9 @@ class Entity:
     invalid: str | None = None
     # The side where the generator archived or deleted the record.
     deleted: System | None = None
+    # Whether the record was linked when it was deleted. An unlinked record's twin on the
+    # other side is a record of its own for crmsync, which may create it again.
+    linked_when_deleted: bool = True
     # The entity this one was merged into, and the side where the merge happened.
     merged_into: int | None = None
     merged_on: System | None = None

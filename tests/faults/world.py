@@ -289,6 +289,7 @@ class World:
 
     def delete_record(self, entity: Entity, system: System) -> None:
         self.clock.advance(1)
+        entity.linked_when_deleted = self.store.link_for(system, entity.kind, entity.ids[system]) is not None
         if system is System.HUBSPOT:
             self.sandbox.hubspot.archive_record(HUBSPOT_OBJECTS[entity.kind], entity.ids[system])
         else:
