@@ -255,7 +255,7 @@ class SyncEngine:
     def _add_review_partners(self, kind: Kind, records: dict[System, list[Record]]) -> None:
         """Read the other record of each pending review pair of which this run read one.
 
-        A possible match stays undecided only while the planner sees both records. With one
+        A possible match stays undecided only while the planner has both records. With one
         alone, it would create that one in the other CRM, next to its likely twin.
         """
         pending = ReviewQueue(self.store).pending(kind)
@@ -317,7 +317,8 @@ class SyncEngine:
         """Move links from merged Dataverse rows to their master.
 
         Dataverse keeps a merged subordinate as an inactive row whose `masterid` names the
-        master; the planner skips it, so it is never matched, compared or created in HubSpot.
+        master. The planner skips such a row, so it is never matched, compared or created in
+        HubSpot.
         When the master is linked to another HubSpot record already, both links stay and the
         pair is reported, because the two HubSpot records are now duplicates that only a
         person can merge. Returns the records with any master of a moved link not read yet.
@@ -394,7 +395,7 @@ class SyncEngine:
     def _reread_referring(self, kind: Kind, survivor_id: str) -> None:
         """Read again, in the later kinds of this run, the HubSpot records associated with a
         merge survivor. HubSpot moves the absorbed record's associations to the survivor
-        without changing those records' modification times, so no incremental read sees them."""
+        without changing those records' modification times, so no incremental read returns them."""
         referring = getattr(self.connectors[System.HUBSPOT], "referring_ids", None)
         if referring is None:
             return
@@ -405,7 +406,7 @@ class SyncEngine:
     def _complete_pairs(self, kind: Kind, records: dict[System, list[Record]], links: LinkIndex) -> dict[System, list[Record]]:
         """Read the partners of linked records that changed on one side only.
 
-        HubSpot answers a merged-away id with the survivor. Such an id is noted in
+        HubSpot returns the survivor for a merged-away id. Such an id is noted in
         `self._merged_away`, so its partner is not taken for the partner of a deleted record,
         and a survivor that was read already is not added twice.
         """
