@@ -192,6 +192,9 @@ class Applier:
 
     def _update_batch(self, pairs: Sequence[PairPlan], result: ApplyResult) -> None:
         failed: set[int] = set()
+        # Pairs matched in this run get their link id now, so that their pending writes
+        # can name it before the link is committed.
+        link_ids = [pair.link_id or str(uuid.uuid4()) for pair in pairs]
         for target in System:
             requests: list[tuple[int, WriteRequest]] = []
             for index, pair in enumerate(pairs):
@@ -205,9 +208,8 @@ class Applier:
                     self._fail(pair.hubspot.system, pair.hubspot.id, error, result)
             outcomes = self.connectors[target].write(self.kind, [request for _, request in requests])
             self.store.save_pending_writes([
-                PendingWrite(pairs[index].link_id, target, _written(pairs[index], target))
-                for (index, _), outcome in zip(requests, outcomes, strict=True)
-                if outcome.ok and pairs[index].link_id is not None and not pairs[index].new_link
+                PendingWrite(link_ids[index], target, _written(pairs[index], target))
+                for (index, _), outcome in zip(requests, outcomes, strict=True) if outcome.ok
             ])
             for (index, _), outcome in zip(requests, outcomes, strict=True):
                 if outcome.ok:
@@ -223,11 +225,12 @@ class Applier:
 
         links, synced, done, committed = [], {}, [], []
         for index, pair in enumerate(pairs):
-            link_id = pair.link_id or str(uuid.uuid4())
+            link_id = link_ids[index]
             if pair.new_link:
                 # The match stays valid even when its first writes failed. Without the link, the next
                 # run could read one side alone and create a duplicate of it. No synced values
-                # are stored, so the pair is compared from scratch next time.
+                # are stored, so the pair is compared from scratch next time, against the values
+                # of any write that landed (its pending writes).
                 links.append(Link(link_id, self.kind, pair.hubspot.id, pair.dynamics.id))
             if index in failed:
                 continue

@@ -545,3 +545,23 @@ def test_merge_keeps_primary_link_whatever_order(world):
     assert store.link_for(System.HUBSPOT, Kind.CONTACT, survivor).dynamics_id == primary_partner
     assert dynamics.records[Kind.CONTACT][absorbed_partner].values["emailaddress1"] == "p.lee@other.example"
     assert [row.record_id for row in store.record_errors(System.DYNAMICS, Kind.CONTACT)] == [absorbed_partner]
+
+
+def test_race_on_new_match_keeps_edit(world):
+    """A pair matched in this run: HubSpot takes its update, then a user clears the Dynamics
+    phone before Dynamics takes its own (412). The re-plan compares against what HubSpot was
+    given, so the cleared phone is the newest edit and wins; before, an empty value lost as
+    on a first sync."""
+    engine, hubspot, dynamics, store = world
+    hubspot_id = hubspot.add(Kind.CONTACT, {"email": "ines@acme.example", "lastname": "Lee", "phone": "+14155550557",
+                                            "jobtitle": "Buyer"})
+    dynamics_id = dynamics.add(Kind.CONTACT, {"emailaddress1": "ines@acme.example", "lastname": "Lee",
+                                              "telephone1": "+14155557438"})
+    dynamics.before_write = lambda: dynamics.edit(Kind.CONTACT, dynamics_id, telephone1=None)
+
+    engine.run()
+    engine.run()
+
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["telephone1"] is None
+    assert hubspot.records[Kind.CONTACT][hubspot_id].values["phone"] in (None, "")
+    assert dynamics.records[Kind.CONTACT][dynamics_id].values["jobtitle"] == "Buyer"

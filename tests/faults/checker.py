@@ -179,8 +179,13 @@ class Checker:
             self.report.add(f"{entity.label} was merged in {merged_on}; its {other} record was lost")
             return
         record = found[other][0]
+        survivor = self.world.ledger.entities.get(entity.merged_into)
+        archives = self.world.mapping.pairs[entity.kind].on_delete is DeletePolicy.ARCHIVE
         if (record.system, entity.kind, record.id) in self.queued:
             self.report.queued += 1
+        elif archives and survivor is not None and survivor.deleted is merged_on and record.values.get("statecode") != 0:
+            # The survivor was deleted later, so crmsync archived this partner as well.
+            self.report.archived += 1
         else:
             self.report.add(f"{entity.label} was merged into e{entity.merged_into} in {merged_on}; its {other} "
                             f"record {record.id} is not in the retry queue for review")
