@@ -235,52 +235,46 @@ class SyncEngine:
     def _read(self, kind: Kind) -> tuple[dict[System, list[Record]], dict[System, tuple[str | None, bool]]]:
         records: dict[System, list[Record]] = {}
         cursors: dict[System, tuple[str | None, bool]] = {}
-        accepted = self._accepted_unlinked(kind)
         for system, connector in self.connectors.items():
             read = connector.read(kind, None if self._full else self.store.cursor(system, kind))
             now = self.clock()
             retry_ids = [row.record_id for row in self.store.record_errors(system, kind) if self.retry.due(row, now)]
             if system is System.HUBSPOT:
                 retry_ids += sorted(self._reread.pop(kind, set()) - set(retry_ids))
-            retry_ids += [record_id for record_id in accepted[system] if record_id not in retry_ids]
             seen = {record.id for record in read.records}
             retried = connector.read_ids(kind, [rid for rid in retry_ids if rid not in seen]) if retry_ids else []
             records[system] = read.records + retried
             cursors[system] = (read.cursor, read.full)
             for error in read.errors:
                 log.warning("sync.read_record_invalid", system=str(system), kind=str(kind), reason=str(error))
-        self._add_review_partners(kind, records)
+        self._add_review_records(kind, records)
         return records, cursors
 
-    def _add_review_partners(self, kind: Kind, records: dict[System, list[Record]]) -> None:
-        """Read the other record of each pending review pair of which this run read one.
+    def _add_review_records(self, kind: Kind, records: dict[System, list[Record]]) -> None:
+        """Read the records of review pairs that the planner needs but the reads left out.
 
-        A possible match stays undecided only while the planner has both records. With one
-        alone, it would create that one in the other CRM, next to its likely twin.
+        Both records of an accepted pair that is not linked yet are read, so the next run
+        links it without waiting for their retry back-off. For a pending pair of which this
+        run read one record, the other is read: a possible match stays undecided only while
+        the planner has both records, and with one alone it would create that one in the
+        other CRM, next to its likely twin.
         """
-        pending = ReviewQueue(self.store).pending(kind)
-        if not pending:
-            return
+        review = ReviewQueue(self.store)
         read = {system: {record.id for record in records[system]} for system in System}
         wanted: dict[System, set[str]] = {System.HUBSPOT: set(), System.DYNAMICS: set()}
-        for item in pending:
-            if item.hubspot_id in read[System.HUBSPOT] and item.dynamics_id not in read[System.DYNAMICS]:
+        for item in review.accepted(kind):
+            if self.store.link_for(System.HUBSPOT, kind, item.hubspot_id) is None:
+                wanted[System.HUBSPOT].add(item.hubspot_id)
                 wanted[System.DYNAMICS].add(item.dynamics_id)
-            if item.dynamics_id in read[System.DYNAMICS] and item.hubspot_id not in read[System.HUBSPOT]:
+        for item in review.pending(kind):
+            if item.hubspot_id in read[System.HUBSPOT]:
+                wanted[System.DYNAMICS].add(item.dynamics_id)
+            if item.dynamics_id in read[System.DYNAMICS]:
                 wanted[System.HUBSPOT].add(item.hubspot_id)
         for system, ids in wanted.items():
-            if ids:
-                records[system] = records[system] + self.connectors[system].read_ids(kind, sorted(ids))
-
-    def _accepted_unlinked(self, kind: Kind) -> dict[System, list[str]]:
-        """Return the records of review-accepted pairs that are not linked yet, so that the
-        next run reads and links them without waiting for their retry back-off."""
-        found: dict[System, list[str]] = {System.HUBSPOT: [], System.DYNAMICS: []}
-        for item in ReviewQueue(self.store).accepted(kind):
-            if self.store.link_for(System.HUBSPOT, kind, item.hubspot_id) is None:
-                found[System.HUBSPOT].append(item.hubspot_id)
-                found[System.DYNAMICS].append(item.dynamics_id)
-        return found
+            missing = sorted(ids - read[system])
+            if missing:
+                records[system] = records[system] + self.connectors[system].read_ids(kind, missing)
 
     def _follow_merges(self, kind: Kind, records: list[Record], links: LinkIndex, *, commit: bool) -> None:
         """Move links to the survivor of a HubSpot merge, so it is not matched or created again.
