@@ -58,7 +58,7 @@ class Applier:
 
     def apply(self, plan: KindPlan) -> ApplyResult:
         result = ApplyResult()
-        # Records that pairs matched in this run will link once their batch commits; a
+        # Records that pairs matched in this run will link once their batch commits. A
         # create that lands on one of them must not link it first.
         self._claimed = {(system, pair.hubspot.id if system is System.HUBSPOT else pair.dynamics.id): pair
                          for pair in plan.pairs if pair.new_link for system in System}
@@ -238,8 +238,8 @@ class Applier:
             committed.append(link_id)
             done += [(System.HUBSPOT, pair.hubspot.id), (System.DYNAMICS, pair.dynamics.id)]
             result.done.update(done[-2:])
-        # A failed pair keeps its pending writes: the side written before the failure already
-        # holds the new values, and the next run must compare against them.
+        # A failed pair keeps its pending writes, because the side written before the failure
+        # already contains the new values and the next run must compare against them.
         self._commit(links, synced, done, pending=committed)
 
     def _update_request(self, pair: PairPlan, target: System, changes: list[Decision]) -> WriteRequest:

@@ -3,9 +3,9 @@
 A record's modification time moves with every edit of any property, so comparing two
 records' times can let an old edit of the field win over a newer one, just because
 something else changed later on its record. HubSpot keeps a history per property,
-but search does not return it and each read costs requests, so crmsync reads it only for
-the records of pairs whose decision depends on a time: conflicts, and first syncs with a
-value on both sides, under `latest_wins`, `prefer_non_empty` or `keep_first`.
+but search does not return it and each read costs requests. So crmsync reads it only for
+the records of pairs whose decision depends on a time. Those are conflicts, and first
+syncs with a value on both sides, under `latest_wins`, `prefer_non_empty` or `keep_first`.
 Dataverse keeps no per-column history in the Web API, so its side stays at `modifiedon`.
 """
 

@@ -352,9 +352,9 @@ class Planner:
                 return
             existing = self._hubspot_emails.get(create.key)
             if existing is not None:
-                # The create is an upsert by email: it would overwrite that contact's values.
-                # NOTE: only contacts read in this run are known; the engine reads the contacts
-                # that share an email with unlinked ones, where the connector can find them.
+                # The create is an upsert by email, so it would overwrite that contact's values.
+                # NOTE: only contacts read in this run are known. The engine also reads the
+                # contacts that share an email with unlinked ones, where the connector can find them.
                 detail = (f"HubSpot contact {existing} already has the email {create.key}, and HubSpot keeps one "
                           f"contact per email; merge this record with that contact's partner, or change its email")
                 plan.skips.append(Skip(side.record, SkipReason.AMBIGUOUS, detail))

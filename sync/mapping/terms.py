@@ -60,15 +60,15 @@ class Policy(enum.StrEnum):
 
 
 class LeaveScope(enum.StrEnum):
-    """What happens to a linked record that no longer matches its pair's `scope`: it stops
-    syncing and keeps its link, and `report` also lists it in the report."""
+    """Handling of a linked record that no longer matches its pair's `scope`. The record
+    stops syncing and keeps its link, and `report` also lists it in the report."""
 
     IGNORE = "ignore"
     REPORT = "report"
 
 
 class DeletePolicy(enum.StrEnum):
-    """What happens to a linked record's partner when the record is deleted or archived.
+    """Handling of a linked record's partner when the record is deleted or archived.
 
     - report: the deletion is listed in the report and the partner stays as it is.
     - archive: the partner is archived too (HubSpot) or deactivated (Dataverse); a

@@ -643,7 +643,7 @@ class DataverseSandbox:
 def _page_cookie(offset: int, version: int | None) -> str:
     """Return the `$skiptoken` of a query's next page, with the first page's version for a tracked read.
 
-    NOTE: the cookie holds a row offset, so rows created or deleted between two page
+    NOTE: the cookie contains a row offset, so rows created or deleted between two page
     requests can shift the pages; Dataverse pages by the last key read instead.
     """
     tracked = f' version="{version}"' if version is not None else ""

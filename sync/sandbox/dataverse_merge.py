@@ -9,7 +9,7 @@ target. Every lookup in any table that pointed at the subordinate then points at
 target: the contacts of a merged account, the opportunities of a merged customer.
 
 NOTE: the error codes and messages of rejected merges are the sandbox's own; no source
-read for this project gives Dataverse's. Microsoft's page also says that useful data of
+read for this project gives Dataverse's. Microsoft's page also states that useful data of
 the subordinate moves to the target without overwriting it. Which columns Dataverse
 fills by itself is not confirmed, so the sandbox sets only `UpdateContent`, where the
 merge dialog sends the values a person chose.

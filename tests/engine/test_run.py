@@ -550,8 +550,8 @@ def test_merge_keeps_primary_link_whatever_order(world):
 def test_race_on_new_match_keeps_edit(world):
     """A pair matched in this run: HubSpot takes its update, then a user clears the Dynamics
     phone before Dynamics takes its own (412). The re-plan compares against what HubSpot was
-    given, so the cleared phone is the newest edit and wins; before, an empty value lost as
-    on a first sync."""
+    given, so the cleared phone is the newest edit and wins. It must not be decided as on a
+    first sync, where an empty value loses."""
     engine, hubspot, dynamics, store = world
     hubspot_id = hubspot.add(Kind.CONTACT, {"email": "ines@acme.example", "lastname": "Lee", "phone": "+14155550557",
                                             "jobtitle": "Buyer"})

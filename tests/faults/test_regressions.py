@@ -99,7 +99,7 @@ def test_landed_write_after_crash_is_synced(world):
 
 def test_unsent_write_after_crash_is_sent(world):
     """The process died before the Dataverse call: the record is untouched, so the stored
-    synced value stands and HubSpot's edit flows without a conflict."""
+    synced value is still right and HubSpot's edit flows without a conflict."""
     contacts = _synced_contacts(world, "CFO")
     world.write_record(contacts[0], System.HUBSPOT, {"job_title": "Buyer"}, create=False)
     connector = world.engine.connectors[System.DYNAMICS]

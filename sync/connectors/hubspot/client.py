@@ -183,7 +183,7 @@ class HubSpotConnector:
 
     def find(self, kind: Kind, property_name: str, values: Sequence[str]) -> list[Record]:
         """Read the records whose unique property `property_name` (such as a contact's email)
-        equals one of `values`, by batch read with `idProperty`; values without a record are left out."""
+        equals one of `values`, by batch read with `idProperty`. Values without a record are left out."""
         found: dict[str, Any] = {}
         for chunk in chunks(list(dict.fromkeys(value for value in values if value))):
             body = {"inputs": [{"id": value} for value in chunk], "idProperty": property_name,

@@ -1,4 +1,4 @@
-"""Where every HTTP response of hubspot-api-client passes, so that the pacer gets its headers.
+"""The HTTP layer that every response of hubspot-api-client passes through, so the pacer gets its headers.
 
 The SDK's plain methods return only the parsed body, and its exceptions are raised after
 the response is read. `HubSpot(api_factory=...)` is the SDK's hook for building its API

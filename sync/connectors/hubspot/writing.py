@@ -103,8 +103,8 @@ class BatchWriter:
                                lambda item: _folded((item.properties or {}).get(key)))
 
         if op is WriteOp.ARCHIVE:
-            # HubSpot answers 204 with no body and no per-input results, so every input counts as archived.
-            # NOTE: whether it also answers 204 for an id that does not exist is reported but unconfirmed.
+            # HubSpot returns 204 with no body and no per-input results, so every input counts as archived.
+            # NOTE: whether it also returns 204 for an id that does not exist is reported but unconfirmed.
             body = {"inputs": [{"id": str(request.record_id)} for request in chunk]}
             self.call(f"batch archive {name}", lambda: self.batch_api.archive(body, _request_timeout=self.timeout))
             return [WriteResult(ok=True, record_id=request.record_id) for request in chunk]
